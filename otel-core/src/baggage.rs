@@ -1,0 +1,66 @@
+//! W3C Baggage: read and set key/value pairs that travel with the context.
+
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::{Context, ContextGuard, KeyValue};
+
+/// The value of baggage entry `key` in the current context.
+///
+/// ```
+/// let _guard = otel_core::baggage::set([("user.id", "42")]);
+/// assert_eq!(otel_core::baggage::get("user.id").as_deref(), Some("42"));
+/// ```
+pub fn get(key: &str) -> Option<String> {
+    Context::map_current(|cx| cx.baggage().get(key).map(|v| v.to_string()))
+}
+
+/// Every baggage entry of the current context.
+///
+/// ```
+/// let _guard = otel_core::baggage::set([("tenant", "acme")]);
+/// assert_eq!(otel_core::baggage::all(), vec![("tenant".to_string(), "acme".to_string())]);
+/// ```
+pub fn all() -> Vec<(String, String)> {
+    Context::map_current(|cx| {
+        cx.baggage()
+            .iter()
+            .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+            .collect()
+    })
+}
+
+/// Adds entries to the current context's baggage until the returned guard is dropped.
+///
+/// ```
+/// {
+///     let _guard = otel_core::baggage::set([("request.priority", "high")]);
+///     assert!(otel_core::baggage::get("request.priority").is_some());
+/// }
+/// assert!(otel_core::baggage::get("request.priority").is_none());
+/// ```
+#[must_use = "the baggage is removed when the guard is dropped"]
+pub fn set<I, K, V>(entries: I) -> ContextGuard
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<opentelemetry::Key>,
+    V: Into<opentelemetry::Value>,
+{
+    let cx =
+        Context::map_current(|cx| cx.with_baggage(entries.into_iter().map(|(k, v)| KeyValue::new(k, v))));
+    cx.attach()
+}
+
+/// Runs `f` with entries added to the baggage.
+///
+/// ```
+/// let v = otel_core::baggage::with([("feature", "beta")], || otel_core::baggage::get("feature"));
+/// assert_eq!(v.as_deref(), Some("beta"));
+/// ```
+pub fn with<I, K, V, T>(entries: I, f: impl FnOnce() -> T) -> T
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<opentelemetry::Key>,
+    V: Into<opentelemetry::Value>,
+{
+    let _guard = set(entries);
+    f()
+}

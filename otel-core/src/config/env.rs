@@ -1,0 +1,639 @@
+//! Parsing of the `OTEL_*` environment variables.
+
+use std::time::Duration;
+
+use super::{
+    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, OtlpConfig, PropagatorKind,
+    Protocol, SamplerConfig, SamplerSource,
+};
+
+pub(crate) const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
+
+/// Every variable [`Config::from_env`] reads, for documentation and diagnostics.
+pub const VARIABLES: &[&str] = &[
+    "OTEL_SDK_DISABLED",
+    "OTEL_SERVICE_NAME",
+    "OTEL_RESOURCE_ATTRIBUTES",
+    "OTEL_TRACES_SAMPLER",
+    "OTEL_TRACES_SAMPLER_ARG",
+    "OTEL_PROPAGATORS",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_METRICS_EXPORTER",
+    "OTEL_LOGS_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_PROTOCOL",
+    "OTEL_EXPORTER_OTLP_HEADERS",
+    "OTEL_EXPORTER_OTLP_COMPRESSION",
+    "OTEL_EXPORTER_OTLP_TIMEOUT",
+    "OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{ENDPOINT,PROTOCOL,HEADERS,COMPRESSION,TIMEOUT}",
+    "OTEL_BSP_SCHEDULE_DELAY",
+    "OTEL_BSP_EXPORT_TIMEOUT",
+    "OTEL_BSP_MAX_QUEUE_SIZE",
+    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_BLRP_SCHEDULE_DELAY",
+    "OTEL_BLRP_EXPORT_TIMEOUT",
+    "OTEL_BLRP_MAX_QUEUE_SIZE",
+    "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+    "OTEL_METRIC_EXPORT_INTERVAL",
+    "OTEL_METRIC_EXPORT_TIMEOUT",
+    "OTEL_EXPORTER_PROMETHEUS_HOST",
+    "OTEL_EXPORTER_PROMETHEUS_PORT",
+];
+
+#[derive(Clone, Copy)]
+enum Signal {
+    Traces,
+    Metrics,
+    Logs,
+}
+
+impl Signal {
+    fn upper(self) -> &'static str {
+        match self {
+            Self::Traces => "TRACES",
+            Self::Metrics => "METRICS",
+            Self::Logs => "LOGS",
+        }
+    }
+    fn path(self) -> &'static str {
+        match self {
+            Self::Traces => "/v1/traces",
+            Self::Metrics => "/v1/metrics",
+            Self::Logs => "/v1/logs",
+        }
+    }
+}
+
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    warnings: Vec<ConfigWarning>,
+}
+
+impl Env<'_> {
+    /// The spec treats an empty value like an unset one.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn warn(&mut self, variable: &str, value: &str, fallback: impl Into<String>, reason: impl Into<String>) {
+        self.warnings.push(ConfigWarning {
+            variable: variable.to_owned(),
+            value: value.to_owned(),
+            fallback: fallback.into(),
+            reason: reason.into(),
+        });
+    }
+
+    fn bool(&mut self, name: &str, default: bool) -> bool {
+        let Some(raw) = self.get(name) else {
+            return default;
+        };
+        match raw.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                self.warn(name, &raw, default.to_string(), "expected true or false");
+                default
+            }
+        }
+    }
+
+    fn millis(&mut self, name: &str, default: Duration) -> Duration {
+        let Some(raw) = self.get(name) else {
+            return default;
+        };
+        match raw.parse::<u64>() {
+            Ok(ms) => Duration::from_millis(ms),
+            Err(_) => {
+                self.warn(
+                    name,
+                    &raw,
+                    format!("{} ms", default.as_millis()),
+                    "expected a whole number of milliseconds",
+                );
+                default
+            }
+        }
+    }
+
+    fn positive(&mut self, name: &str, default: usize) -> usize {
+        let Some(raw) = self.get(name) else {
+            return default;
+        };
+        match raw.parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                self.warn(
+                    name,
+                    &raw,
+                    default.to_string(),
+                    "expected a positive whole number",
+                );
+                default
+            }
+        }
+    }
+
+    /// The first of `names` that is set (per-signal variables before generic ones).
+    fn first(&self, names: &[&str]) -> Option<(String, String)> {
+        names
+            .iter()
+            .find_map(|name| self.get(name).map(|v| ((*name).to_owned(), v)))
+    }
+}
+
+pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+    let mut env = Env {
+        lookup,
+        warnings: Vec::new(),
+    };
+
+    let disabled = env.bool("OTEL_SDK_DISABLED", false);
+    let mut resource_attributes = resource_attributes(&mut env);
+    let service_name = match env.get("OTEL_SERVICE_NAME") {
+        Some(name) => name,
+        None => resource_attributes
+            .iter()
+            .find(|(k, _)| k == "service.name")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(default_service_name),
+    };
+    resource_attributes.retain(|(k, _)| k != "service.name");
+
+    let endpoint_set = |signal: Signal| {
+        env.get(&format!("OTEL_EXPORTER_OTLP_{}_ENDPOINT", signal.upper()))
+            .or_else(|| env.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            .is_some()
+    };
+    let traces_default = if endpoint_set(Signal::Traces) {
+        ExporterKind::Otlp
+    } else {
+        ExporterKind::Console
+    };
+    let metrics_default = if endpoint_set(Signal::Metrics) {
+        ExporterKind::Otlp
+    } else {
+        ExporterKind::Console
+    };
+    // Without a collector, application logs already reach the terminal through the
+    // application's own logger; echoing them again would print every line twice.
+    let logs_default = if endpoint_set(Signal::Logs) {
+        Some(ExporterKind::Otlp)
+    } else {
+        None
+    };
+
+    let traces_exporters = exporters(
+        &mut env,
+        "OTEL_TRACES_EXPORTER",
+        &["otlp", "console", "none"],
+        Some(traces_default),
+    );
+    let metrics_exporters = exporters(
+        &mut env,
+        "OTEL_METRICS_EXPORTER",
+        &["otlp", "console", "prometheus", "none"],
+        Some(metrics_default),
+    );
+    let logs_exporters = exporters(
+        &mut env,
+        "OTEL_LOGS_EXPORTER",
+        &["otlp", "console", "none"],
+        logs_default,
+    );
+
+    let propagators = propagators(&mut env);
+
+    let otlp_traces = otlp(&mut env, Signal::Traces);
+    let otlp_metrics = otlp(&mut env, Signal::Metrics);
+    let otlp_logs = otlp(&mut env, Signal::Logs);
+
+    let span_batch = batch(&mut env, "BSP", BatchConfig::SPANS);
+    let log_batch = batch(&mut env, "BLRP", BatchConfig::LOGS);
+
+    let metric_export_interval = env.millis("OTEL_METRIC_EXPORT_INTERVAL", Duration::from_millis(60_000));
+    let metric_export_interval = if metric_export_interval.is_zero() {
+        env.warn(
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            "0",
+            "60000 ms",
+            "the interval must be positive",
+        );
+        Duration::from_millis(60_000)
+    } else {
+        metric_export_interval
+    };
+    let metric_export_timeout = env.millis("OTEL_METRIC_EXPORT_TIMEOUT", Duration::from_millis(30_000));
+
+    let prometheus_host = env
+        .get("OTEL_EXPORTER_PROMETHEUS_HOST")
+        .unwrap_or_else(|| "localhost".to_owned());
+    let prometheus_port = match env.get("OTEL_EXPORTER_PROMETHEUS_PORT") {
+        None => 9464,
+        Some(raw) => match raw.parse::<u16>() {
+            Ok(port) => port,
+            Err(_) => {
+                env.warn(
+                    "OTEL_EXPORTER_PROMETHEUS_PORT",
+                    &raw,
+                    "9464",
+                    "expected a port number (0-65535)",
+                );
+                9464
+            }
+        },
+    };
+
+    let (sampler, sampler_source) = match sampler(&mut env) {
+        Some(sampler) => (sampler, SamplerSource::Environment),
+        None => (SamplerConfig::ParentBasedAlwaysOn, SamplerSource::Default),
+    };
+
+    let mut config = Config {
+        disabled,
+        service_name,
+        resource_attributes,
+        sampler,
+        sampler_source,
+        propagators,
+        traces_exporters,
+        metrics_exporters,
+        logs_exporters,
+        otlp_traces,
+        otlp_metrics,
+        otlp_logs,
+        span_batch,
+        log_batch,
+        metric_export_interval,
+        metric_export_timeout,
+        prometheus_address: (prometheus_host, prometheus_port),
+    };
+    apply_profile(&mut config);
+    (config, env.warnings)
+}
+
+/// Picks the deployment profile's sampler unless one was chosen explicitly.
+pub(crate) fn apply_profile(config: &mut Config) {
+    if matches!(
+        config.sampler_source,
+        SamplerSource::Builder | SamplerSource::Environment
+    ) {
+        return;
+    }
+    match config.deployment_environment().and_then(profile_ratio) {
+        Some(ratio) => {
+            config.sampler = SamplerConfig::ParentBasedTraceIdRatio(ratio);
+            config.sampler_source = SamplerSource::Profile;
+        }
+        None => {
+            config.sampler = SamplerConfig::ParentBasedAlwaysOn;
+            config.sampler_source = SamplerSource::Default;
+        }
+    }
+}
+
+fn default_service_name() -> String {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    match exe {
+        Some(name) => format!("unknown_service:{name}"),
+        None => "unknown_service".to_owned(),
+    }
+}
+
+/// `key1=value1,key2=value2`, percent-decoded. The spec asks to discard the whole value
+/// on any error, so a typo cannot silently produce half a resource.
+fn resource_attributes(env: &mut Env<'_>) -> Vec<(String, String)> {
+    const NAME: &str = "OTEL_RESOURCE_ATTRIBUTES";
+    let Some(raw) = env.get(NAME) else {
+        return Vec::new();
+    };
+    match parse_key_values(&raw) {
+        Ok(pairs) => pairs,
+        Err(reason) => {
+            env.warn(NAME, &raw, "no resource attributes from the environment", reason);
+            Vec::new()
+        }
+    }
+}
+
+/// Parses the `k=v,k2=v2` list used by `OTEL_RESOURCE_ATTRIBUTES` and the OTLP headers.
+pub(crate) fn parse_key_values(raw: &str) -> Result<Vec<(String, String)>, String> {
+    let mut pairs = Vec::new();
+    for entry in raw.split(',') {
+        let entry = entry.trim();
+        if entry.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = entry.split_once('=') else {
+            return Err(format!("entry {entry:?} is not key=value"));
+        };
+        let key =
+            decode(key.trim()).ok_or_else(|| format!("key {key:?} is not valid percent-encoded UTF-8"))?;
+        let value = decode(value.trim())
+            .ok_or_else(|| format!("value of {key:?} is not valid percent-encoded UTF-8"))?;
+        if key.is_empty() {
+            return Err(format!("entry {entry:?} has an empty key"));
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+fn decode(s: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
+}
+
+fn exporters(
+    env: &mut Env<'_>,
+    name: &str,
+    allowed: &[&str],
+    default: Option<ExporterKind>,
+) -> Vec<ExporterKind> {
+    let default_vec: Vec<ExporterKind> = default.into_iter().collect();
+    let Some(raw) = env.get(name) else {
+        return default_vec;
+    };
+    let mut kinds = Vec::new();
+    let mut none = false;
+    for item in raw
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+    {
+        if !allowed.contains(&item.as_str()) {
+            let reason = match item.as_str() {
+                "zipkin" | "jaeger" | "logging" | "otlp/stdout" => format!(
+                    "exporter {item:?} is not supported; supported: {}",
+                    allowed.join(", ")
+                ),
+                _ => format!("unknown exporter {item:?}; supported: {}", allowed.join(", ")),
+            };
+            env.warn(name, &raw, "the other listed exporters (or the default)", reason);
+            continue;
+        }
+        let kind = match item.as_str() {
+            "otlp" => ExporterKind::Otlp,
+            "console" => ExporterKind::Console,
+            "prometheus" => ExporterKind::Prometheus,
+            _ => {
+                none = true;
+                continue;
+            }
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    if none {
+        if !kinds.is_empty() {
+            env.warn(
+                name,
+                &raw,
+                "none",
+                "\"none\" cannot be combined with other exporters",
+            );
+        }
+        return Vec::new();
+    }
+    if kinds.is_empty() {
+        return default_vec;
+    }
+    kinds
+}
+
+fn propagators(env: &mut Env<'_>) -> Vec<PropagatorKind> {
+    const NAME: &str = "OTEL_PROPAGATORS";
+    let default = vec![PropagatorKind::TraceContext, PropagatorKind::Baggage];
+    let Some(raw) = env.get(NAME) else {
+        return default;
+    };
+    let mut kinds = Vec::new();
+    for item in raw
+        .split(',')
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+    {
+        match item.as_str() {
+            "tracecontext" => kinds.push(PropagatorKind::TraceContext),
+            "baggage" => kinds.push(PropagatorKind::Baggage),
+            "none" => return Vec::new(),
+            "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => env.warn(
+                NAME,
+                &raw,
+                "the other listed propagators",
+                format!("propagator {item:?} is not supported by otel-core; supported: tracecontext, baggage, none"),
+            ),
+            _ => env.warn(
+                NAME,
+                &raw,
+                "the other listed propagators",
+                format!("unknown propagator {item:?}; supported: tracecontext, baggage, none"),
+            ),
+        }
+    }
+    kinds.dedup();
+    kinds
+}
+
+fn sampler(env: &mut Env<'_>) -> Option<SamplerConfig> {
+    const NAME: &str = "OTEL_TRACES_SAMPLER";
+    const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
+    let raw = env.get(NAME)?;
+    let ratio = |env: &mut Env<'_>| -> f64 {
+        let Some(arg) = env.get(ARG) else {
+            return 1.0;
+        };
+        match arg.parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                env.warn(ARG, &arg, "1.0", "expected a probability between 0.0 and 1.0");
+                1.0
+            }
+        }
+    };
+    let sampler = match raw.to_ascii_lowercase().as_str() {
+        "always_on" => SamplerConfig::AlwaysOn,
+        "always_off" => SamplerConfig::AlwaysOff,
+        "traceidratio" => SamplerConfig::TraceIdRatio(ratio(env)),
+        "parentbased_always_on" => SamplerConfig::ParentBasedAlwaysOn,
+        "parentbased_always_off" => SamplerConfig::ParentBasedAlwaysOff,
+        "parentbased_traceidratio" => SamplerConfig::ParentBasedTraceIdRatio(ratio(env)),
+        "jaeger_remote" | "parentbased_jaeger_remote" | "xray" => {
+            env.warn(
+                NAME,
+                &raw,
+                "parentbased_always_on",
+                "this sampler is not supported by otel-core",
+            );
+            return None;
+        }
+        _ => {
+            env.warn(
+                NAME,
+                &raw,
+                "parentbased_always_on",
+                "unknown sampler; expected always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
+            );
+            return None;
+        }
+    };
+    Some(sampler)
+}
+
+fn otlp(env: &mut Env<'_>, signal: Signal) -> OtlpConfig {
+    let s = signal.upper();
+    let var = |suffix: &str| format!("OTEL_EXPORTER_OTLP_{s}_{suffix}");
+
+    let protocol = match env.first(&[&var("PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
+        None => Protocol::HttpProtobuf,
+        Some((name, raw)) => match raw.to_ascii_lowercase().as_str() {
+            "grpc" => Protocol::Grpc,
+            "http/protobuf" => Protocol::HttpProtobuf,
+            "http/json" => {
+                env.warn(
+                    &name,
+                    &raw,
+                    "http/protobuf",
+                    "http/json is not supported by otel-core",
+                );
+                Protocol::HttpProtobuf
+            }
+            _ => {
+                env.warn(&name, &raw, "http/protobuf", "expected grpc or http/protobuf");
+                Protocol::HttpProtobuf
+            }
+        },
+    };
+
+    let default_base = match protocol {
+        Protocol::Grpc => "http://localhost:4317",
+        Protocol::HttpProtobuf => "http://localhost:4318",
+    };
+    let (endpoint, endpoint_configured) = if let Some(raw) = env.get(&var("ENDPOINT")) {
+        match validate_endpoint(&raw) {
+            // The per-signal endpoint is used exactly as given.
+            Ok(()) => (raw, true),
+            Err(reason) => {
+                let fallback = signal_endpoint(default_base, protocol, signal.path());
+                env.warn(&var("ENDPOINT"), &raw, fallback.clone(), reason);
+                (fallback, false)
+            }
+        }
+    } else if let Some(raw) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        match validate_endpoint(&raw) {
+            Ok(()) => (signal_endpoint(&raw, protocol, signal.path()), true),
+            Err(reason) => {
+                let fallback = signal_endpoint(default_base, protocol, signal.path());
+                env.warn("OTEL_EXPORTER_OTLP_ENDPOINT", &raw, fallback.clone(), reason);
+                (fallback, false)
+            }
+        }
+    } else {
+        (signal_endpoint(default_base, protocol, signal.path()), false)
+    };
+
+    let headers = match env.first(&[&var("HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS"]) {
+        None => Vec::new(),
+        Some((name, raw)) => match parse_key_values(&raw).and_then(|pairs| validate_headers(pairs)) {
+            Ok(pairs) => pairs,
+            Err(reason) => {
+                // Never echo header values: they are usually credentials.
+                env.warn(&name, "<redacted>", "no headers", reason);
+                Vec::new()
+            }
+        },
+    };
+
+    let compression = match env.first(&[&var("COMPRESSION"), "OTEL_EXPORTER_OTLP_COMPRESSION"]) {
+        None => Compression::None,
+        Some((name, raw)) => match raw.to_ascii_lowercase().as_str() {
+            "gzip" => Compression::Gzip,
+            "none" => Compression::None,
+            _ => {
+                env.warn(&name, &raw, "none", "expected gzip or none");
+                Compression::None
+            }
+        },
+    };
+
+    let timeout_var = if env.get(&var("TIMEOUT")).is_some() {
+        var("TIMEOUT")
+    } else {
+        "OTEL_EXPORTER_OTLP_TIMEOUT".to_owned()
+    };
+    let timeout = env.millis(&timeout_var, Duration::from_millis(10_000));
+
+    OtlpConfig {
+        endpoint,
+        endpoint_configured,
+        protocol,
+        headers,
+        compression,
+        timeout,
+    }
+}
+
+/// For HTTP the generic endpoint is a base URL that gets `/v1/{signal}` appended; for
+/// gRPC it is used as is.
+pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, path: &str) -> String {
+    match protocol {
+        Protocol::Grpc => base.to_owned(),
+        Protocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), path),
+    }
+}
+
+pub(crate) fn validate_endpoint(raw: &str) -> Result<(), String> {
+    let uri: http::Uri = raw.parse().map_err(|e| format!("not a valid URL: {e}"))?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err("the URL must start with http:// or https://".to_owned()),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("the URL has no host".to_owned());
+    }
+    Ok(())
+}
+
+pub(crate) fn validate_headers(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, String> {
+    for (name, value) in &pairs {
+        http::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("{name:?} is not a valid header name"))?;
+        http::HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of {name:?} is not a valid header value"))?;
+    }
+    Ok(pairs)
+}
+
+fn batch(env: &mut Env<'_>, prefix: &str, default: BatchConfig) -> BatchConfig {
+    let name = |s: &str| format!("OTEL_{prefix}_{s}");
+    let max_queue_size = env.positive(&name("MAX_QUEUE_SIZE"), default.max_queue_size);
+    let scheduled_delay = env.millis(&name("SCHEDULE_DELAY"), default.scheduled_delay);
+    let mut max_export_batch_size =
+        env.positive(&name("MAX_EXPORT_BATCH_SIZE"), default.max_export_batch_size);
+    if max_export_batch_size > max_queue_size {
+        env.warn(
+            &name("MAX_EXPORT_BATCH_SIZE"),
+            &max_export_batch_size.to_string(),
+            max_queue_size.to_string(),
+            "must not exceed the queue size",
+        );
+        max_export_batch_size = max_queue_size;
+    }
+    let export_timeout = env.millis(&name("EXPORT_TIMEOUT"), default.export_timeout);
+    BatchConfig {
+        max_queue_size,
+        scheduled_delay,
+        max_export_batch_size,
+        export_timeout,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! The resolved configuration: what the environment says, overridden by the builder.
+//!
+//! [`Config::from_env`] implements the OpenTelemetry SDK environment-variable
+//! specification. Every invalid value produces a [`ConfigWarning`] naming the variable,
+//! the bad value and the fallback used; nothing invalid is ever silently accepted.
+
+pub(crate) mod env;
+
+use std::fmt;
+use std::time::Duration;
+
+pub use env::VARIABLES;
+
+/// Where a signal's data goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ExporterKind {
+    /// OTLP to a collector, over gRPC or HTTP/protobuf.
+    Otlp,
+    /// Human-readable output on stderr (a waterfall per trace for spans).
+    Console,
+    /// Prometheus text exposition (metrics only).
+    Prometheus,
+}
+
+impl ExporterKind {
+    /// The name used in `OTEL_*_EXPORTER` and in [`crate::status()`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Otlp => "otlp",
+            Self::Console => "console",
+            Self::Prometheus => "prometheus",
+        }
+    }
+}
+
+/// OTLP transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// OTLP/gRPC (default port 4317).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (default port 4318); the spec's recommended default.
+    #[default]
+    HttpProtobuf,
+}
+
+impl Protocol {
+    /// The `OTEL_EXPORTER_OTLP_PROTOCOL` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "grpc",
+            Self::HttpProtobuf => "http/protobuf",
+        }
+    }
+}
+
+/// OTLP payload compression.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Compression {
+    /// No compression.
+    #[default]
+    None,
+    /// gzip.
+    Gzip,
+}
+
+/// The trace sampler, as named by `OTEL_TRACES_SAMPLER`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum SamplerConfig {
+    /// Sample everything.
+    AlwaysOn,
+    /// Sample nothing.
+    AlwaysOff,
+    /// Sample a fraction of traces by trace id.
+    TraceIdRatio(f64),
+    /// Follow the parent; sample every root.
+    ParentBasedAlwaysOn,
+    /// Follow the parent; sample no root.
+    ParentBasedAlwaysOff,
+    /// Follow the parent; sample a fraction of roots.
+    ParentBasedTraceIdRatio(f64),
+}
+
+impl fmt::Display for SamplerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::AlwaysOn => f.write_str("always_on"),
+            Self::AlwaysOff => f.write_str("always_off"),
+            Self::TraceIdRatio(r) => write!(f, "traceidratio({r})"),
+            Self::ParentBasedAlwaysOn => f.write_str("parentbased_always_on"),
+            Self::ParentBasedAlwaysOff => f.write_str("parentbased_always_off"),
+            Self::ParentBasedTraceIdRatio(r) => write!(f, "parentbased_traceidratio({r})"),
+        }
+    }
+}
+
+/// A propagator named in `OTEL_PROPAGATORS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PropagatorKind {
+    /// W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// W3C Baggage (`baggage`).
+    Baggage,
+}
+
+/// Settings of one signal's OTLP exporter, fully resolved (signal variable, then the
+/// generic one, then the default).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// Full URL the exporter sends to (for HTTP, including `/v1/{signal}`).
+    pub endpoint: String,
+    /// Whether the endpoint came from configuration (not the built-in default).
+    pub endpoint_configured: bool,
+    /// Transport.
+    pub protocol: Protocol,
+    /// Extra headers (for example an API key). Never printed: see [`crate::status()`].
+    pub headers: Vec<(String, String)>,
+    /// Payload compression.
+    pub compression: Compression,
+    /// Per-export timeout.
+    pub timeout: Duration,
+}
+
+/// Batch processor limits (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for logs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// Spans (or records) kept while waiting for export; more are dropped and counted.
+    pub max_queue_size: usize,
+    /// Delay between two exports.
+    pub scheduled_delay: Duration,
+    /// Largest batch handed to the exporter.
+    pub max_export_batch_size: usize,
+    /// Longest one export may take.
+    pub export_timeout: Duration,
+}
+
+impl BatchConfig {
+    /// The spec's defaults for spans: 2048 / 5 s / 512 / 30 s.
+    pub const SPANS: BatchConfig = BatchConfig {
+        max_queue_size: 2048,
+        scheduled_delay: Duration::from_millis(5000),
+        max_export_batch_size: 512,
+        export_timeout: Duration::from_millis(30000),
+    };
+    /// The spec's defaults for logs: 2048 / 1 s / 512 / 30 s.
+    pub const LOGS: BatchConfig = BatchConfig {
+        max_queue_size: 2048,
+        scheduled_delay: Duration::from_millis(1000),
+        max_export_batch_size: 512,
+        export_timeout: Duration::from_millis(30000),
+    };
+}
+
+/// Why the sampler is what it is (shown in [`crate::status()`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SamplerSource {
+    /// Set by the builder.
+    Builder,
+    /// Set by `OTEL_TRACES_SAMPLER`.
+    Environment,
+    /// Chosen by the deployment profile (`deployment.environment.name`).
+    Profile,
+    /// The spec's default, `parentbased_always_on`.
+    Default,
+}
+
+/// A configuration value that was invalid and what was used instead.
+///
+/// Printed on stderr when [`crate::init`] runs and kept in
+/// [`crate::TelemetryGuard::warnings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigWarning {
+    /// The environment variable (or builder option) that held the value.
+    pub variable: String,
+    /// The value as given.
+    pub value: String,
+    /// What was used instead.
+    pub fallback: String,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}={:?} is invalid ({}); using {}",
+            self.variable, self.value, self.reason, self.fallback
+        )
+    }
+}
+
+/// The complete, resolved configuration.
+///
+/// ```
+/// use otel_core::config::{Config, ExporterKind};
+///
+/// let env = [("OTEL_SERVICE_NAME", "checkout"), ("OTEL_TRACES_EXPORTER", "none")];
+/// let (config, warnings) = Config::from_lookup(|k| {
+///     env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+/// });
+/// assert!(warnings.is_empty());
+/// assert_eq!(config.service_name, "checkout");
+/// assert!(config.traces_exporters.is_empty());
+/// assert_eq!(config.metrics_exporters, vec![ExporterKind::Console]); // no endpoint: console
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `OTEL_SDK_DISABLED`: no telemetry is recorded or exported; propagation still works.
+    pub disabled: bool,
+    /// `service.name`.
+    pub service_name: String,
+    /// Resource attributes besides `service.name`, in order.
+    pub resource_attributes: Vec<(String, String)>,
+    /// The sampler.
+    pub sampler: SamplerConfig,
+    /// Where the sampler choice came from.
+    pub sampler_source: SamplerSource,
+    /// Propagators, in order (empty for `none`).
+    pub propagators: Vec<PropagatorKind>,
+    /// Span exporters (empty for `none`).
+    pub traces_exporters: Vec<ExporterKind>,
+    /// Metric exporters (empty for `none`).
+    pub metrics_exporters: Vec<ExporterKind>,
+    /// Log exporters (empty for `none`).
+    pub logs_exporters: Vec<ExporterKind>,
+    /// OTLP settings for spans.
+    pub otlp_traces: OtlpConfig,
+    /// OTLP settings for metrics.
+    pub otlp_metrics: OtlpConfig,
+    /// OTLP settings for logs.
+    pub otlp_logs: OtlpConfig,
+    /// Span batching.
+    pub span_batch: BatchConfig,
+    /// Log batching.
+    pub log_batch: BatchConfig,
+    /// `OTEL_METRIC_EXPORT_INTERVAL`.
+    pub metric_export_interval: Duration,
+    /// `OTEL_METRIC_EXPORT_TIMEOUT`.
+    pub metric_export_timeout: Duration,
+    /// `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`, for the standalone listener.
+    pub prometheus_address: (String, u16),
+}
+
+impl Config {
+    /// Resolves the configuration from the process environment.
+    pub fn from_env() -> (Config, Vec<ConfigWarning>) {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Resolves the configuration from any variable lookup (tests, config files).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+        env::resolve(&lookup)
+    }
+
+    /// The `deployment.environment.name` resource attribute, if any.
+    pub fn deployment_environment(&self) -> Option<&str> {
+        self.resource_attributes
+            .iter()
+            .find(|(k, _)| k == env::DEPLOYMENT_ENVIRONMENT)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The parent-based ratio a deployment profile selects: `development` 1.0,
+/// `staging` 0.5, `production` 0.1 (matching the seed services).
+///
+/// ```
+/// assert_eq!(otel_core::config::profile_ratio("production"), Some(0.1));
+/// assert_eq!(otel_core::config::profile_ratio("qa"), None);
+/// ```
+pub fn profile_ratio(environment: &str) -> Option<f64> {
+    match environment.to_ascii_lowercase().as_str() {
+        "development" | "dev" | "local" => Some(1.0),
+        "staging" | "stage" => Some(0.5),
+        "production" | "prod" => Some(0.1),
+        _ => None,
+    }
+}

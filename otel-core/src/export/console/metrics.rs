@@ -1,0 +1,445 @@
+//! Metrics as compact lines: one header per metric, one line per data point.
+
+use std::fmt;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+
+use super::{clean, fmt_f64, fmt_key, fmt_value, paint, service_name, Output, OutputConfig, Style};
+
+const ATTRIBUTE_VALUE_CHARS: usize = 48;
+
+/// Builder for [`ConsoleMetricExporter`].
+///
+/// ```
+/// use otel_core::export::console::ConsoleMetricExporter;
+///
+/// let exporter = ConsoleMetricExporter::builder()
+///     .with_writer(std::io::stdout())
+///     .with_color(false)
+///     .build();
+/// # drop(exporter);
+/// ```
+#[must_use]
+#[derive(Debug, Default)]
+pub struct ConsoleMetricExporterBuilder {
+    output: OutputConfig,
+}
+
+impl ConsoleMetricExporterBuilder {
+    /// Writes the metrics to `writer` instead of stderr. A custom writer is not
+    /// coloured unless [`with_color`](Self::with_color) says so.
+    ///
+    /// ```
+    /// use otel_core::export::console::ConsoleMetricExporter;
+    ///
+    /// let exporter = ConsoleMetricExporter::builder().with_writer(std::io::sink()).build();
+    /// # drop(exporter);
+    /// ```
+    pub fn with_writer<W: Write + Send + 'static>(mut self, writer: W) -> Self {
+        self.output.writer = Some(Box::new(writer));
+        self
+    }
+
+    /// Turns ANSI colours on or off. Default: on only when writing to stderr, stderr is
+    /// a terminal and `NO_COLOR` is unset or empty.
+    ///
+    /// ```
+    /// use otel_core::export::console::ConsoleMetricExporter;
+    ///
+    /// let exporter = ConsoleMetricExporter::builder().with_color(false).build();
+    /// # drop(exporter);
+    /// ```
+    pub fn with_color(mut self, color: bool) -> Self {
+        self.output.color = Some(color);
+        self
+    }
+
+    /// Builds the exporter.
+    ///
+    /// ```
+    /// use otel_core::export::console::ConsoleMetricExporter;
+    ///
+    /// let exporter = ConsoleMetricExporter::builder().build();
+    /// # drop(exporter);
+    /// ```
+    #[must_use]
+    pub fn build(self) -> ConsoleMetricExporter {
+        ConsoleMetricExporter {
+            output: self.output.build(),
+            is_shutdown: AtomicBool::new(false),
+        }
+    }
+}
+
+/// A [`PushMetricExporter`] that prints each collection compactly, for development.
+///
+/// Cumulative temporality, so each line shows the total since start. Metrics are sorted
+/// by name and data points by attributes; histograms show count, sum, min and max:
+///
+/// ```text
+/// metrics · users-api
+///   http.server.request.duration [s] histogram
+///     {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+///   jobs.processed counter
+///     {queue=high} 5
+/// ```
+///
+/// Collections without any data point print nothing, so an idle service stays quiet.
+///
+/// ```
+/// use opentelemetry::metrics::MeterProvider as _;
+/// use opentelemetry_sdk::metrics::SdkMeterProvider;
+/// use otel_core::export::console::ConsoleMetricExporter;
+///
+/// let provider = SdkMeterProvider::builder()
+///     .with_periodic_exporter(ConsoleMetricExporter::default())
+///     .build();
+/// provider.meter("example").u64_counter("jobs.processed").build().add(1, &[]);
+/// provider.force_flush().unwrap(); // prints now instead of at the next interval
+/// # provider.shutdown().unwrap();
+/// ```
+pub struct ConsoleMetricExporter {
+    output: Output,
+    is_shutdown: AtomicBool,
+}
+
+impl ConsoleMetricExporter {
+    /// Starts a builder; see [`ConsoleMetricExporterBuilder`].
+    ///
+    /// ```
+    /// use otel_core::export::console::ConsoleMetricExporter;
+    ///
+    /// let exporter = ConsoleMetricExporter::builder().with_color(false).build();
+    /// # drop(exporter);
+    /// ```
+    pub fn builder() -> ConsoleMetricExporterBuilder {
+        ConsoleMetricExporterBuilder::default()
+    }
+
+    fn export_metrics(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        if self.is_shutdown.load(Ordering::Acquire) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        self.output.write(&render_metrics(metrics, self.output.color))
+    }
+}
+
+impl Default for ConsoleMetricExporter {
+    fn default() -> Self {
+        Self::builder().build()
+    }
+}
+
+impl fmt::Debug for ConsoleMetricExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleMetricExporter")
+            .field("output", &self.output)
+            .field("is_shutdown", &self.is_shutdown.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl PushMetricExporter for ConsoleMetricExporter {
+    fn export(&self, metrics: &ResourceMetrics) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        std::future::ready(self.export_metrics(metrics))
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        // Every export is written and flushed before it returns.
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        if self.is_shutdown.swap(true, Ordering::AcqRel) {
+            return Err(OTelSdkError::AlreadyShutdown);
+        }
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+/// Numbers as printed: floats without float noise.
+trait PointValue: Copy {
+    fn show(self) -> String;
+}
+
+impl PointValue for f64 {
+    fn show(self) -> String {
+        fmt_f64(self)
+    }
+}
+
+impl PointValue for u64 {
+    fn show(self) -> String {
+        self.to_string()
+    }
+}
+
+impl PointValue for i64 {
+    fn show(self) -> String {
+        self.to_string()
+    }
+}
+
+/// `{k=v, k2=v2}`, keys sorted so a point's line does not depend on recording order.
+fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
+    let mut pairs: Vec<(String, String)> = attributes
+        .map(|kv| (fmt_key(&kv.key), fmt_value(&kv.value, ATTRIBUTE_VALUE_CHARS)))
+        .collect();
+    pairs.sort();
+    let inner: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{{{}}}", inner.join(", "))
+}
+
+fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>) -> String {
+    let mut text = format!("count={count} sum={}", sum.show());
+    if let Some(min) = min {
+        text.push_str(&format!(" min={}", min.show()));
+    }
+    if let Some(max) = max {
+        text.push_str(&format!(" max={}", max.show()));
+    }
+    text
+}
+
+/// The metric's kind label and its points as `(attributes, value)`.
+fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, String)>) {
+    match data {
+        MetricData::Gauge(gauge) => (
+            "gauge",
+            gauge
+                .data_points()
+                .map(|p| (fmt_attributes(p.attributes()), p.value().show()))
+                .collect(),
+        ),
+        MetricData::Sum(sum) => (
+            if sum.is_monotonic() {
+                "counter"
+            } else {
+                "updowncounter"
+            },
+            sum.data_points()
+                .map(|p| (fmt_attributes(p.attributes()), p.value().show()))
+                .collect(),
+        ),
+        MetricData::Histogram(histogram) => (
+            "histogram",
+            histogram
+                .data_points()
+                .map(|p| {
+                    (
+                        fmt_attributes(p.attributes()),
+                        summary(p.count(), p.sum(), p.min(), p.max()),
+                    )
+                })
+                .collect(),
+        ),
+        MetricData::ExponentialHistogram(histogram) => (
+            "exponential histogram",
+            histogram
+                .data_points()
+                .map(|p| {
+                    (
+                        fmt_attributes(p.attributes()),
+                        summary(
+                            u64::try_from(p.count()).unwrap_or(u64::MAX),
+                            p.sum(),
+                            p.min(),
+                            p.max(),
+                        ),
+                    )
+                })
+                .collect(),
+        ),
+    }
+}
+
+fn render_metric(out: &mut String, metric: &Metric, color: bool) {
+    let (kind, mut points) = match metric.data() {
+        AggregatedMetrics::F64(data) => points(data),
+        AggregatedMetrics::U64(data) => points(data),
+        AggregatedMetrics::I64(data) => points(data),
+    };
+    if points.is_empty() {
+        return;
+    }
+    points.sort();
+    out.push_str("  ");
+    paint(out, color, Style::Bold, &clean(metric.name(), 96, true));
+    let unit = clean(metric.unit(), 24, true);
+    let mut details = String::new();
+    if !unit.is_empty() {
+        details.push_str(&format!(" [{unit}]"));
+    }
+    details.push(' ');
+    details.push_str(kind);
+    paint(out, color, Style::Dim, &details);
+    out.push('\n');
+    for (attributes, value) in points {
+        out.push_str("    ");
+        paint(out, color, Style::Dim, &attributes);
+        out.push(' ');
+        out.push_str(&value);
+        out.push('\n');
+    }
+}
+
+fn render_metrics(metrics: &ResourceMetrics, color: bool) -> String {
+    let mut all: Vec<&Metric> = metrics
+        .scope_metrics()
+        .flat_map(|scope| scope.metrics())
+        .collect();
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut body = String::new();
+    for metric in all {
+        render_metric(&mut body, metric, color);
+    }
+    if body.is_empty() {
+        return body;
+    }
+    let mut text = String::new();
+    let header = match service_name(metrics.resource()) {
+        Some(service) => format!("metrics · {service}"),
+        None => "metrics".to_owned(),
+    };
+    paint(&mut text, color, Style::Bold, &header);
+    text.push('\n');
+    text.push_str(&body);
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::{BrokenPipe, SharedBuf};
+    use super::*;
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+    use opentelemetry_sdk::Resource;
+
+    fn provider(exporter: ConsoleMetricExporter) -> SdkMeterProvider {
+        SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .with_resource(Resource::builder_empty().with_service_name("users-api").build())
+            .build()
+    }
+
+    #[test]
+    fn prints_each_kind_of_metric() {
+        let buf = SharedBuf::default();
+        let provider = provider(
+            ConsoleMetricExporter::builder()
+                .with_writer(buf.clone())
+                .with_color(false)
+                .build(),
+        );
+        let meter = provider.meter("test");
+        let jobs = meter.u64_counter("jobs.processed").with_unit("{job}").build();
+        jobs.add(3, &[KeyValue::new("queue", "high")]);
+        jobs.add(2, &[KeyValue::new("queue", "high")]);
+        jobs.add(1, &[KeyValue::new("queue", "low")]);
+        let in_flight = meter.i64_up_down_counter("jobs.in_flight").build();
+        in_flight.add(2, &[]);
+        in_flight.add(-3, &[]);
+        let duration = meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .build();
+        let route = [
+            KeyValue::new("http.route", "/users/{id}"),
+            KeyValue::new("http.request.method", "GET"),
+        ];
+        for seconds in [0.1, 0.14, 0.12] {
+            duration.record(seconds, &route);
+        }
+        meter
+            .f64_gauge("queue.fill_ratio")
+            .build()
+            .record(0.25, &[KeyValue::new("queue", "high lane")]);
+
+        provider.force_flush().unwrap();
+
+        let expected = "\
+metrics · users-api
+  http.server.request.duration [s] histogram
+    {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+  jobs.in_flight updowncounter
+    {} -1
+  jobs.processed [{job}] counter
+    {queue=high} 5
+    {queue=low} 1
+  queue.fill_ratio gauge
+    {queue=\"high lane\"} 0.25
+";
+        assert_eq!(buf.text(), expected, "actual:\n{}", buf.text());
+
+        // Cumulative: the next collection repeats totals, including unchanged ones.
+        buf.clear();
+        jobs.add(1, &[KeyValue::new("queue", "low")]);
+        provider.force_flush().unwrap();
+        assert!(buf.text().contains("    {queue=high} 5\n    {queue=low} 2\n"));
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn an_idle_collection_prints_nothing() {
+        let buf = SharedBuf::default();
+        let provider = provider(
+            ConsoleMetricExporter::builder()
+                .with_writer(buf.clone())
+                .with_color(false)
+                .build(),
+        );
+        let _unused = provider.meter("test").u64_counter("never.used").build();
+        provider.force_flush().unwrap();
+        assert_eq!(buf.text(), "");
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn colour_and_temporality() {
+        let buf = SharedBuf::default();
+        let exporter = ConsoleMetricExporter::builder()
+            .with_writer(buf.clone())
+            .with_color(true)
+            .build();
+        assert_eq!(exporter.temporality(), Temporality::Cumulative);
+        let provider = provider(exporter);
+        provider.meter("test").u64_counter("c").build().add(1, &[]);
+        provider.force_flush().unwrap();
+        assert!(
+            buf.text()
+                .starts_with("\x1b[1mmetrics · users-api\x1b[0m\n  \x1b[1mc\x1b[0m"),
+            "{:?}",
+            buf.text()
+        );
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn write_errors_and_shutdown_are_reported() {
+        let exporter = ConsoleMetricExporter::builder().with_writer(BrokenPipe).build();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter).build())
+            .build();
+        provider.meter("test").u64_counter("c").build().add(1, &[]);
+        assert!(provider.force_flush().is_err());
+        let _ = provider.shutdown();
+
+        let exporter = ConsoleMetricExporter::builder()
+            .with_writer(std::io::sink())
+            .build();
+        exporter.shutdown().unwrap();
+        let after = futures_executor::block_on(exporter.export(&ResourceMetrics::default()));
+        assert!(matches!(after, Err(OTelSdkError::AlreadyShutdown)));
+    }
+}

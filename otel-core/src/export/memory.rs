@@ -1,0 +1,116 @@
+//! In-memory exporters: keep finished spans and log records for assertions.
+//!
+//! [`crate::testing`] builds on these; they are public so tests can also wire them into
+//! a provider of their own.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use opentelemetry::InstrumentationScope;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panicking test thread must not hide the spans from every other test.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Keeps every exported span; clones share the storage.
+///
+/// ```
+/// use otel_core::export::memory::InMemorySpanExporter;
+/// use otel_core::opentelemetry::trace::{Tracer, TracerProvider};
+/// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
+///
+/// let exporter = InMemorySpanExporter::default();
+/// let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
+/// provider.tracer("demo").in_span("work", |_| {});
+/// assert_eq!(exporter.spans()[0].name, "work");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct InMemorySpanExporter {
+    spans: Arc<Mutex<Vec<SpanData>>>,
+}
+
+impl InMemorySpanExporter {
+    /// A copy of every span exported so far, in export order.
+    pub fn spans(&self) -> Vec<SpanData> {
+        lock(&self.spans).clone()
+    }
+
+    /// Spans for which `keep` returns true, without copying the others.
+    pub fn spans_where(&self, keep: impl Fn(&SpanData) -> bool) -> Vec<SpanData> {
+        lock(&self.spans).iter().filter(|s| keep(s)).cloned().collect()
+    }
+
+    /// Forgets every span.
+    pub fn clear(&self) {
+        lock(&self.spans).clear();
+    }
+}
+
+impl SpanExporter for InMemorySpanExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        lock(&self.spans).extend(batch);
+        Ok(())
+    }
+}
+
+/// A log record kept by [`InMemoryLogExporter`], with its instrumentation scope.
+#[derive(Debug, Clone)]
+pub struct CapturedLog {
+    /// The record (body, severity, attributes, trace context).
+    pub record: SdkLogRecord,
+    /// The scope of the logger that emitted it.
+    pub scope: InstrumentationScope,
+}
+
+/// Keeps every exported log record; clones share the storage.
+///
+/// ```
+/// use otel_core::export::memory::InMemoryLogExporter;
+/// use otel_core::opentelemetry::logs::{LogRecord, Logger, LoggerProvider};
+/// use otel_core::opentelemetry_sdk::logs::SdkLoggerProvider;
+///
+/// let exporter = InMemoryLogExporter::default();
+/// let provider = SdkLoggerProvider::builder().with_simple_exporter(exporter.clone()).build();
+/// let logger = provider.logger("demo");
+/// let mut record = logger.create_log_record();
+/// record.set_body("hello".into());
+/// logger.emit(record);
+/// assert_eq!(exporter.logs().len(), 1);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct InMemoryLogExporter {
+    logs: Arc<Mutex<Vec<CapturedLog>>>,
+}
+
+impl InMemoryLogExporter {
+    /// A copy of every record exported so far.
+    pub fn logs(&self) -> Vec<CapturedLog> {
+        lock(&self.logs).clone()
+    }
+
+    /// Records for which `keep` returns true.
+    pub fn logs_where(&self, keep: impl Fn(&CapturedLog) -> bool) -> Vec<CapturedLog> {
+        lock(&self.logs).iter().filter(|l| keep(l)).cloned().collect()
+    }
+
+    /// Forgets every record.
+    pub fn clear(&self) {
+        lock(&self.logs).clear();
+    }
+}
+
+impl LogExporter for InMemoryLogExporter {
+    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
+        let mut logs = lock(&self.logs);
+        for (record, scope) in batch.iter() {
+            logs.push(CapturedLog {
+                record: record.clone(),
+                scope: scope.clone(),
+            });
+        }
+        Ok(())
+    }
+}

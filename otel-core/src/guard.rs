@@ -1,0 +1,154 @@
+//! [`TelemetryGuard`]: flushes and shuts down every provider when the program ends.
+
+use std::time::Duration;
+
+use opentelemetry::global;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use crate::config::ConfigWarning;
+use crate::export::prometheus::PrometheusServer;
+use crate::{state, status, Error, ErrorKind};
+
+/// Keeps the telemetry pipeline alive; flushes and shuts it down on drop or
+/// [`shutdown`](Self::shutdown).
+///
+/// Keep it in `main` for the life of the program (`let _telemetry = ...`; note that
+/// `let _ = ...` would drop it at once).
+///
+/// ```
+/// let guard = otel_core::Telemetry::builder()
+///     .service_name("doc-example")
+///     .traces_exporters([])
+///     .metrics_exporters([])
+///     .init()
+///     .unwrap();
+/// otel_core::in_span("work", || {});
+/// guard.shutdown().unwrap(); // flushes; errors name what failed
+/// ```
+#[derive(Debug)]
+#[must_use = "telemetry stops when the guard is dropped"]
+pub struct TelemetryGuard {
+    pub(crate) providers: Option<Providers>,
+    pub(crate) warnings: Vec<ConfigWarning>,
+    pub(crate) generation: Option<u64>,
+    pub(crate) shutdown_timeout: Duration,
+}
+
+#[derive(Debug)]
+pub(crate) struct Providers {
+    pub(crate) tracer: SdkTracerProvider,
+    pub(crate) meter: SdkMeterProvider,
+    pub(crate) logger: SdkLoggerProvider,
+    pub(crate) prometheus_server: Option<PrometheusServer>,
+    // Held for its Drop, which comes last: the exporters above need the runtime until
+    // they are shut down.
+    #[allow(dead_code)]
+    #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
+    pub(crate) runtime: Option<crate::runtime::ExportRuntime>,
+}
+
+impl TelemetryGuard {
+    /// Configuration problems found at start-up (also printed on stderr then).
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
+    }
+
+    /// The installed tracer provider (`None` when disabled).
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.providers.as_ref().map(|p| &p.tracer)
+    }
+
+    /// The installed meter provider (`None` when disabled).
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.providers.as_ref().map(|p| &p.meter)
+    }
+
+    /// The installed logger provider (`None` when disabled).
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.providers.as_ref().map(|p| &p.logger)
+    }
+
+    /// Exports everything recorded so far, waiting for the exporters.
+    ///
+    /// ```
+    /// # let guard = otel_core::Telemetry::builder().traces_exporters([]).metrics_exporters([]).init().unwrap();
+    /// guard.force_flush().unwrap();
+    /// ```
+    pub fn force_flush(&self) -> Result<(), Error> {
+        let Some(p) = &self.providers else {
+            return Ok(());
+        };
+        let mut failures = Vec::new();
+        if let Err(e) = p.tracer.force_flush() {
+            failures.push(format!("traces: {e}"));
+        }
+        if let Err(e) = p.logger.force_flush() {
+            failures.push(format!("logs: {e}"));
+        }
+        if let Err(e) = p.meter.force_flush() {
+            failures.push(format!("metrics: {e}"));
+        }
+        joined(failures, "flush")
+    }
+
+    /// Flushes and shuts down every provider, bounded by the export timeouts, and
+    /// reports what failed.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> Result<(), Error> {
+        let generation = self.generation;
+        let Some(p) = self.providers.take() else {
+            state::uninstall(None);
+            status::retract(None);
+            return Ok(());
+        };
+        // Later spans must not reach a provider that is shutting down.
+        state::uninstall(generation);
+        global::set_tracer_provider(opentelemetry::trace::noop::NoopTracerProvider::new());
+        global::set_meter_provider(opentelemetry::metrics::noop::NoopMeterProvider::new());
+
+        let timeout = self.shutdown_timeout;
+        let mut failures = Vec::new();
+        if let Err(e) = p.tracer.shutdown_with_timeout(timeout) {
+            failures.push(format!("traces: {e}"));
+        }
+        if let Err(e) = p.logger.shutdown_with_timeout(timeout) {
+            failures.push(format!("logs: {e}"));
+        }
+        // Metrics last, so their final export includes everything above.
+        if let Err(e) = p.meter.shutdown_with_timeout(timeout) {
+            failures.push(format!("metrics: {e}"));
+        }
+        if let Some(server) = p.prometheus_server {
+            server.shutdown();
+        }
+        crate::export::prometheus::set_current(None);
+        status::retract(generation);
+        joined(failures, "shutdown")
+    }
+}
+
+fn joined(failures: Vec<String>, what: &str) -> Result<(), Error> {
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::Shutdown,
+            format!("telemetry {what} failed: {}", failures.join("; ")),
+        ))
+    }
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if self.providers.is_some() || self.generation.is_none() {
+            if let Err(e) = self.shutdown_inner() {
+                eprintln!("otel-core: {e}");
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! Self-observability: what the toolkit is doing, for a `/health` endpoint.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, RwLock};
+use std::time::UNIX_EPOCH;
+
+use serde::Serialize;
+
+use crate::config::{Config, ExporterKind, OtlpConfig};
+use crate::export::stats::{SignalStats, Stats};
+
+/// A snapshot of the telemetry pipeline, safe to serve publicly: header values and URL
+/// credentials never appear in it.
+///
+/// ```
+/// let status = otel_core::status();
+/// let json = serde_json::to_string(&status).unwrap();
+/// assert!(json.contains("\"enabled\""));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Status {
+    /// `false` when nothing is installed or telemetry is disabled.
+    pub enabled: bool,
+    /// Whether [`crate::init`] has installed a pipeline (or left it disabled).
+    pub initialized: bool,
+    /// `service.name` of the resource.
+    pub service_name: Option<String>,
+    /// The sampler in `OTEL_TRACES_SAMPLER` spelling, with its ratio.
+    pub sampler: Option<String>,
+    /// Active propagators.
+    pub propagators: Vec<String>,
+    /// Spans.
+    pub traces: SignalStatus,
+    /// Metrics (counts are metric streams per export).
+    pub metrics: SignalStatus,
+    /// Log records.
+    pub logs: SignalStatus,
+    /// Configuration warnings from start-up.
+    pub warnings: Vec<String>,
+}
+
+/// Exporters and counters of one signal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SignalStatus {
+    /// Where the signal goes.
+    pub exporters: Vec<ExporterStatus>,
+    /// Items exported successfully.
+    pub exported: u64,
+    /// Items dropped because the queue was full (the backend is slow or down).
+    pub dropped: u64,
+    /// Export calls that failed or timed out.
+    pub failed_exports: u64,
+    /// Items in those failed exports.
+    pub failed_items: u64,
+    /// The most recent export error.
+    pub last_error: Option<String>,
+    /// When it happened, in milliseconds since the Unix epoch.
+    pub last_error_unix_ms: Option<u64>,
+}
+
+/// One exporter, described without secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExporterStatus {
+    /// `otlp`, `console` or `prometheus`.
+    pub kind: String,
+    /// Endpoint without credentials or query, for network exporters.
+    pub endpoint: Option<String>,
+    /// `grpc` or `http/protobuf` for OTLP.
+    pub protocol: Option<String>,
+    /// Configured header names; their values are always shown as `<redacted>`.
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct StatusSource {
+    pub(crate) config: Config,
+    pub(crate) stats: Arc<Stats>,
+    pub(crate) warnings: Vec<String>,
+    pub(crate) generation: Option<u64>,
+}
+
+static SOURCE: RwLock<Option<Arc<StatusSource>>> = RwLock::new(None);
+
+pub(crate) fn publish(source: StatusSource) {
+    if let Ok(mut slot) = SOURCE.write() {
+        *slot = Some(Arc::new(source));
+    }
+}
+
+pub(crate) fn retract(generation: Option<u64>) {
+    if let Ok(mut slot) = SOURCE.write() {
+        if slot.as_ref().is_some_and(|s| s.generation == generation) {
+            *slot = None;
+        }
+    }
+}
+
+/// The current status of the pipeline installed by [`crate::init`].
+///
+/// ```
+/// let status = otel_core::status();
+/// assert!(!status.initialized); // nothing installed in this doctest
+/// ```
+pub fn status() -> Status {
+    let source = SOURCE.read().ok().and_then(|s| s.clone());
+    let Some(source) = source else {
+        return Status {
+            enabled: false,
+            initialized: false,
+            service_name: None,
+            sampler: None,
+            propagators: Vec::new(),
+            traces: SignalStatus::default(),
+            metrics: SignalStatus::default(),
+            logs: SignalStatus::default(),
+            warnings: Vec::new(),
+        };
+    };
+    let c = &source.config;
+    Status {
+        enabled: !c.disabled,
+        initialized: true,
+        service_name: Some(c.service_name.clone()),
+        sampler: Some(c.sampler.to_string()),
+        propagators: c
+            .propagators
+            .iter()
+            .map(|p| match p {
+                crate::config::PropagatorKind::TraceContext => "tracecontext".to_owned(),
+                crate::config::PropagatorKind::Baggage => "baggage".to_owned(),
+            })
+            .collect(),
+        traces: signal(&c.traces_exporters, &c.otlp_traces, &source.stats.spans, c),
+        metrics: signal(&c.metrics_exporters, &c.otlp_metrics, &source.stats.metrics, c),
+        logs: signal(&c.logs_exporters, &c.otlp_logs, &source.stats.logs, c),
+        warnings: source.warnings.clone(),
+    }
+}
+
+fn signal(kinds: &[ExporterKind], otlp: &OtlpConfig, stats: &SignalStats, config: &Config) -> SignalStatus {
+    let exporters = if config.disabled {
+        Vec::new()
+    } else {
+        kinds
+            .iter()
+            .map(|kind| match kind {
+                ExporterKind::Otlp => ExporterStatus {
+                    kind: kind.as_str().to_owned(),
+                    endpoint: Some(redact_url(&otlp.endpoint)),
+                    protocol: Some(otlp.protocol.as_str().to_owned()),
+                    headers: otlp
+                        .headers
+                        .iter()
+                        .map(|(k, _)| format!("{k}=<redacted>"))
+                        .collect(),
+                },
+                ExporterKind::Prometheus => ExporterStatus {
+                    kind: kind.as_str().to_owned(),
+                    endpoint: Some(format!(
+                        "http://{}:{}/metrics",
+                        config.prometheus_address.0, config.prometheus_address.1
+                    )),
+                    protocol: None,
+                    headers: Vec::new(),
+                },
+                ExporterKind::Console => ExporterStatus {
+                    kind: kind.as_str().to_owned(),
+                    endpoint: None,
+                    protocol: None,
+                    headers: Vec::new(),
+                },
+            })
+            .collect()
+    };
+    let last = stats.last_error();
+    SignalStatus {
+        exporters,
+        exported: stats.exported.load(Ordering::Relaxed),
+        dropped: stats.dropped.load(Ordering::Relaxed),
+        failed_exports: stats.failed_exports.load(Ordering::Relaxed),
+        failed_items: stats.failed_items.load(Ordering::Relaxed),
+        last_error_unix_ms: last
+            .as_ref()
+            .and_then(|(at, _)| at.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64),
+        last_error: last.map(|(_, e)| e),
+    }
+}
+
+/// Drops user info and query from a URL: `https://user:pw@host/p?k=v` → `https://host/p`.
+pub(crate) fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, url),
+    };
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    match scheme {
+        Some(s) => format!("{s}://{host}{path}"),
+        None => format!("{host}{path}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_lose_credentials_and_query() {
+        assert_eq!(
+            redact_url("https://user:secret@api.example.com:443/v1/traces?key=abc"),
+            "https://api.example.com:443/v1/traces"
+        );
+        assert_eq!(redact_url("http://localhost:4317"), "http://localhost:4317");
+        assert_eq!(redact_url("http://token@host"), "http://host");
+    }
+}

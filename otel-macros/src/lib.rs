@@ -1,0 +1,2 @@
+//! Procedural macros for `otel-core`: `#[instrumented]` and `#[instrument_struct]`.
+#![deny(missing_docs)]

@@ -1,0 +1,2 @@
+//! Tower layers for HTTP and gRPC with OpenTelemetry semantic conventions.
+#![deny(missing_docs)]
