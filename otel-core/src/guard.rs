@@ -34,6 +34,8 @@ pub struct TelemetryGuard {
     pub(crate) warnings: Vec<ConfigWarning>,
     pub(crate) generation: Option<u64>,
     pub(crate) shutdown_timeout: Duration,
+    /// To explain a failed flush with the exporter's own error.
+    pub(crate) stats: Option<std::sync::Arc<crate::export::stats::Stats>>,
 }
 
 #[derive(Debug)]
@@ -65,6 +67,16 @@ impl TelemetryGuard {
         self.providers.as_ref().map(|p| &p.meter)
     }
 
+    /// Where the standalone Prometheus listener serves `/metrics`, when
+    /// `OTEL_METRICS_EXPORTER=prometheus` started one.
+    pub fn prometheus_address(&self) -> Option<std::net::SocketAddr> {
+        self.providers
+            .as_ref()?
+            .prometheus_server
+            .as_ref()
+            .map(PrometheusServer::local_addr)
+    }
+
     /// The installed logger provider (`None` when disabled).
     pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
         self.providers.as_ref().map(|p| &p.logger)
@@ -82,13 +94,13 @@ impl TelemetryGuard {
         };
         let mut failures = Vec::new();
         if let Err(e) = p.tracer.force_flush() {
-            failures.push(format!("traces: {e}"));
+            failures.push(self.explain("traces", e));
         }
         if let Err(e) = p.logger.force_flush() {
-            failures.push(format!("logs: {e}"));
+            failures.push(self.explain("logs", e));
         }
         if let Err(e) = p.meter.force_flush() {
-            failures.push(format!("metrics: {e}"));
+            failures.push(self.explain("metrics", e));
         }
         joined(failures, "flush")
     }
@@ -114,14 +126,14 @@ impl TelemetryGuard {
         let timeout = self.shutdown_timeout;
         let mut failures = Vec::new();
         if let Err(e) = p.tracer.shutdown_with_timeout(timeout) {
-            failures.push(format!("traces: {e}"));
+            failures.push(self.explain("traces", e));
         }
         if let Err(e) = p.logger.shutdown_with_timeout(timeout) {
-            failures.push(format!("logs: {e}"));
+            failures.push(self.explain("logs", e));
         }
         // Metrics last, so their final export includes everything above.
         if let Err(e) = p.meter.shutdown_with_timeout(timeout) {
-            failures.push(format!("metrics: {e}"));
+            failures.push(self.explain("metrics", e));
         }
         if let Some(server) = p.prometheus_server {
             server.shutdown();
@@ -129,6 +141,25 @@ impl TelemetryGuard {
         crate::export::prometheus::set_current(None);
         status::retract(generation);
         joined(failures, "shutdown")
+    }
+}
+
+impl TelemetryGuard {
+    /// The SDK's flush errors say only that something failed; the exporter's last error
+    /// says why (connection refused, timed out, ...).
+    fn explain(&self, signal: &str, error: impl std::fmt::Display) -> String {
+        let last = self.stats.as_ref().and_then(|s| {
+            match signal {
+                "traces" => &s.spans,
+                "logs" => &s.logs,
+                _ => &s.metrics,
+            }
+            .last_error()
+        });
+        match last {
+            Some((_, cause)) => format!("{signal}: {error} (last export error: {cause})"),
+            None => format!("{signal}: {error}"),
+        }
     }
 }
 

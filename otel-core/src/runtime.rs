@@ -23,6 +23,11 @@ mod imp {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .thread_name("otel-export")
+                // Same reason as the batch worker: nothing the exporters do on these
+                // threads (hyper, h2 and tonic emit `tracing` events) may be recorded.
+                .on_thread_start(|| {
+                    std::mem::forget(opentelemetry::Context::enter_telemetry_suppressed_scope())
+                })
                 .enable_all()
                 .build()
                 .map_err(|e| {

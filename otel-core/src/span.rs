@@ -110,12 +110,25 @@ pub fn in_span<T>(name: impl Into<Cow<'static, str>>, f: impl FnOnce() -> T) -> 
 /// );
 /// assert_eq!(rows, 3);
 /// ```
-#[inline]
+#[inline(always)]
 pub fn in_span_with<T, I>(name: impl Into<Cow<'static, str>>, attributes: I, f: impl FnOnce() -> T) -> T
 where
     I: IntoIterator<Item = KeyValue>,
 {
-    match start(name.into(), attributes) {
+    // Kept tiny and always inlined so that, when disabled, the caller's attributes are
+    // built and dropped where the compiler can see they are unused and remove them.
+    if !state::is_enabled() {
+        return f();
+    }
+    in_new_span(name.into(), attributes, f)
+}
+
+#[inline]
+fn in_new_span<T, I>(name: Cow<'static, str>, attributes: I, f: impl FnOnce() -> T) -> T
+where
+    I: IntoIterator<Item = KeyValue>,
+{
+    match start(name, attributes) {
         None => f(),
         Some(cx) => {
             let _guard = cx.clone().attach();
@@ -151,15 +164,18 @@ pub fn in_span_async<F: Future>(name: impl Into<Cow<'static, str>>, fut: F) -> I
 /// assert_eq!(n, 7);
 /// # });
 /// ```
+#[inline(always)]
 pub fn in_span_async_with<F, I>(name: impl Into<Cow<'static, str>>, attributes: I, fut: F) -> InSpan<F>
 where
     F: Future,
     I: IntoIterator<Item = KeyValue>,
 {
-    InSpan {
-        cx: start(name.into(), attributes),
-        fut,
-    }
+    let cx = if state::is_enabled() {
+        start(name.into(), attributes)
+    } else {
+        None
+    };
+    InSpan { cx, fut }
 }
 
 pin_project_lite::pin_project! {

@@ -27,6 +27,10 @@ pub(crate) struct Installed {
     #[allow(dead_code)]
     pub(crate) meter_provider: SdkMeterProvider,
     /// OpenTelemetry 0.33 has no global logger provider, so the log bridges read it here.
+    #[cfg_attr(
+        not(any(feature = "tracing", feature = "log", feature = "testing")),
+        allow(dead_code)
+    )]
     pub(crate) logger_provider: SdkLoggerProvider,
     /// Changes on every install, so callers that cache per-callsite instruments can
     /// tell that a new provider replaced the one they cached from.
@@ -105,6 +109,7 @@ pub(crate) fn uninstall(generation: Option<u64>) {
 }
 
 /// The logger provider installed by [`crate::init`], if any (the log bridges use it).
+#[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
 pub(crate) fn logger_provider() -> Option<SdkLoggerProvider> {
     match current() {
         Current::Installed(installed) => Some(installed.logger_provider.clone()),

@@ -63,6 +63,12 @@ impl Telemetry {
 }
 
 type Lookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+type AddLogProcessor = Box<dyn FnOnce(&mut LoggerParts)>;
+type AddMetricReader = Box<
+    dyn FnOnce(
+        opentelemetry_sdk::metrics::MeterProviderBuilder,
+    ) -> opentelemetry_sdk::metrics::MeterProviderBuilder,
+>;
 
 /// Configures telemetry; every setting overrides the matching `OTEL_*` variable.
 #[must_use = "call .init() to install telemetry"]
@@ -87,14 +93,8 @@ pub struct TelemetryBuilder {
     span_batch: Option<BatchConfig>,
     metric_export_interval: Option<Duration>,
     span_processors: Vec<Box<dyn SpanProcessor>>,
-    log_processors: Vec<Box<dyn FnOnce(&mut LoggerParts)>>,
-    metric_readers: Vec<
-        Box<
-            dyn FnOnce(
-                opentelemetry_sdk::metrics::MeterProviderBuilder,
-            ) -> opentelemetry_sdk::metrics::MeterProviderBuilder,
-        >,
-    >,
+    log_processors: Vec<AddLogProcessor>,
+    metric_readers: Vec<AddMetricReader>,
     quiet: bool,
 }
 
@@ -467,6 +467,7 @@ impl TelemetryBuilder {
                 warnings,
                 generation: None,
                 shutdown_timeout: Duration::ZERO,
+                stats: None,
             });
         }
 
@@ -491,7 +492,7 @@ impl TelemetryBuilder {
         all_warnings.extend(pipeline_warnings);
         status::publish(StatusSource {
             config,
-            stats,
+            stats: stats.clone(),
             warnings: all_warnings.iter().map(ToString::to_string).collect(),
             generation: Some(generation),
         });
@@ -500,6 +501,7 @@ impl TelemetryBuilder {
             warnings: all_warnings,
             generation: Some(generation),
             shutdown_timeout: built.shutdown_timeout,
+            stats: Some(stats),
         })
     }
 }
@@ -582,6 +584,7 @@ fn build(
         ));
     }
 
+    #[cfg_attr(not(any(feature = "otlp-grpc", feature = "otlp-http")), allow(unused_mut))]
     let mut shutdown_timeout = Duration::from_secs(1);
 
     // Traces.

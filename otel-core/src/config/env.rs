@@ -541,7 +541,7 @@ fn otlp(env: &mut Env<'_>, signal: Signal) -> OtlpConfig {
 
     let headers = match env.first(&[&var("HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS"]) {
         None => Vec::new(),
-        Some((name, raw)) => match parse_key_values(&raw).and_then(|pairs| validate_headers(pairs)) {
+        Some((name, raw)) => match parse_key_values(&raw).and_then(validate_headers) {
             Ok(pairs) => pairs,
             Err(reason) => {
                 // Never echo header values: they are usually credentials.

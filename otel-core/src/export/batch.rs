@@ -76,6 +76,7 @@ impl BatchProcessor {
             config,
             executor,
             stats: stats.clone(),
+            failed_since_flush: None,
         };
         let handle = std::thread::Builder::new()
             .name("otel-span-export".into())
@@ -168,10 +169,16 @@ struct Worker<E> {
     config: BatchConfig,
     executor: Executor,
     stats: Arc<SignalStats>,
+    /// The first export failure since the last flush: a flush must report spans that a
+    /// background export already failed to deliver, not only its own drain.
+    failed_since_flush: Option<String>,
 }
 
 impl<E: SpanExporter> Worker<E> {
     fn run(mut self) {
+        // Telemetry produced while exporting (transport logs, say) must not feed back
+        // into the pipeline that is exporting it.
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut next_export = Instant::now() + self.config.scheduled_delay;
         loop {
             let wait = next_export.saturating_duration_since(Instant::now());
@@ -182,7 +189,13 @@ impl<E: SpanExporter> Worker<E> {
                     let _ = self.drain();
                 }
                 Ok(Control::Flush(ack)) => {
-                    let result = self.drain();
+                    // The console exporter holds unfinished traces until asked.
+                    let result = self.drain().and(self.exporter.force_flush());
+                    let earlier = self.failed_since_flush.take();
+                    let result = match (result, earlier) {
+                        (Ok(()), Some(message)) => Err(OTelSdkError::InternalFailure(message)),
+                        (result, _) => result,
+                    };
                     let _ = ack.send(result);
                 }
                 Ok(Control::Shutdown(ack)) => {
@@ -252,5 +265,12 @@ impl<E: SpanExporter> Worker<E> {
                 Err(OTelSdkError::Timeout(timeout))
             }
         }
+    }
+
+    fn fail(&mut self, count: usize, message: String) {
+        if self.failed_since_flush.is_none() {
+            self.failed_since_flush = Some(format!("{message} ({count} spans)"));
+        }
+        self.stats.record_failure(count, message);
     }
 }

@@ -522,7 +522,6 @@ pub fn current() -> Option<PrometheusExporter> {
 }
 
 /// Publishes (or with `None`, withdraws) the exporter returned by [`current`].
-#[allow(dead_code)] // until `init` publishes the exporter it builds
 pub(crate) fn set_current(exporter: Option<PrometheusExporter>) {
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = exporter;
 }

@@ -41,8 +41,11 @@ mod time;
 mod tracing_bridge;
 
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use fmt::{fmt_layer, FmtLayer, StdoutWriter};
 #[cfg(feature = "log")]
+#[cfg_attr(docsrs, doc(cfg(feature = "log")))]
 pub use log_bridge::{init_log_bridge, log_bridge_for, LogBridge};
 #[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
 pub use tracing_bridge::{tracing_bridge, tracing_bridge_for, TracingBridge};

@@ -18,6 +18,12 @@ use tracing_subscriber::registry::LookupSpan;
 /// the event happens inside an OpenTelemetry span (for example in
 /// [`crate::in_span`]), the SDK copies that span's trace and span ids onto the record.
 ///
+/// Events whose target starts with `opentelemetry` (the SDK's and exporters' own
+/// diagnostics) are not forwarded, so a failing export cannot feed itself. Events that
+/// transport crates (`hyper`, `h2`, `tonic`, `tower`) emit while exporting are forwarded
+/// like any other: if you enable their `DEBUG`/`TRACE` levels, exclude them from this
+/// layer with `Layer::with_filter`.
+///
 /// It wraps `opentelemetry_appender_tracing`'s `OpenTelemetryTracingBridge`, so that
 /// crate's type parameters stay out of your signatures.
 ///
@@ -100,6 +106,12 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        // The OpenTelemetry crates' own diagnostics (export failures, dropped records)
+        // describe this pipeline; feeding them back into it can loop while the backend
+        // is failing. They stay visible through other layers such as `fmt_layer`.
+        if event.metadata().target().starts_with("opentelemetry") {
+            return;
+        }
         self.inner.on_event(event, ctx);
     }
 }
@@ -133,10 +145,12 @@ mod tests {
                 (sc.trace_id(), sc.span_id())
             });
             tracing::error!(target: "outside", "after the span");
+            tracing::error!(target: "opentelemetry_sdk", "export failed");
             ids
         });
 
         let records = exporter.records();
+        // The SDK-diagnostics event is not fed back into the pipeline.
         assert_eq!(records.len(), 3, "{records:?}");
 
         let outside = &records[0];

@@ -1,0 +1,586 @@
+//! Parsers for rotel's `--debug-log-verbosity detailed` output (the OpenTelemetry
+//! Collector debug-exporter layout):
+//!
+//! ```text
+//! ResourceSpans #0
+//! Resource attributes:
+//!      -> service.name: Str(checkout)
+//! ScopeSpans #0
+//! InstrumentationScope otel-core 0.1.0
+//! Span #0
+//!     Trace ID       : d4e5443c5a45b01d6a27bfb4ac5ac454
+//!     Parent ID      : a9883511075875ae
+//!     ID             : 16ae061936b89f26
+//!     Name           : child
+//!     Kind           : SPAN_KIND_INTERNAL
+//! Attributes:
+//!      -> db.rows: Int(5)
+//! ```
+//!
+//! Attribute values keep their type tag as printed (`Str(x)`, `Int(5)`, `Double(1.5)`,
+//! `Bool(true)`), so tests can assert that a value arrived with the right type.
+
+/// A span as the collector received it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceivedSpan {
+    /// 32 hex digits.
+    pub trace_id: String,
+    /// 16 hex digits; empty for a root span.
+    pub parent_id: String,
+    /// 16 hex digits.
+    pub span_id: String,
+    /// Span name.
+    pub name: String,
+    /// `SPAN_KIND_SERVER`, `SPAN_KIND_INTERNAL`, ...
+    pub kind: String,
+    /// `STATUS_CODE_UNSET`, `STATUS_CODE_OK` or `STATUS_CODE_ERROR`.
+    pub status_code: String,
+    /// The status description (empty unless the status is an error).
+    pub status_message: String,
+    /// Span attributes, values with their type tag (`Int(5)`).
+    pub attributes: Vec<(String, String)>,
+    /// Names of the span's events, in order.
+    pub events: Vec<String>,
+    /// Instrumentation scope name.
+    pub scope: String,
+    /// Attributes of the resource the span was sent with.
+    pub resource: Vec<(String, String)>,
+}
+
+/// One metric data point as the collector received it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceivedDataPoint {
+    /// Metric (instrument) name.
+    pub metric: String,
+    /// Unit, e.g. `s`.
+    pub unit: String,
+    /// `Sum`, `Gauge`, `Histogram`, ...
+    pub data_type: String,
+    /// `true`/`false` for sums, empty otherwise.
+    pub is_monotonic: String,
+    /// Data point attributes, values with their type tag.
+    pub attributes: Vec<(String, String)>,
+    /// The value of a sum or gauge point, as printed (`5`, `0.25`).
+    pub value: Option<String>,
+    /// Histogram count.
+    pub count: Option<u64>,
+    /// Histogram sum.
+    pub sum: Option<f64>,
+    /// Histogram minimum.
+    pub min: Option<f64>,
+    /// Histogram maximum.
+    pub max: Option<f64>,
+    /// Histogram bucket boundaries.
+    pub bounds: Vec<f64>,
+    /// Histogram bucket counts (one more than `bounds`).
+    pub bucket_counts: Vec<u64>,
+    /// Instrumentation scope (meter) name.
+    pub scope: String,
+    /// Attributes of the resource the metric was sent with.
+    pub resource: Vec<(String, String)>,
+}
+
+/// A log record as the collector received it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReceivedLog {
+    /// The body with its type tag, e.g. `Str(order placed)`.
+    pub body: String,
+    /// `INFO`, `WARN`, ...
+    pub severity_text: String,
+    /// e.g. `SEVERITY_NUMBER_INFO(9)`.
+    pub severity_number: String,
+    /// 32 hex digits, empty when the record was emitted outside a span.
+    pub trace_id: String,
+    /// 16 hex digits, empty when the record was emitted outside a span.
+    pub span_id: String,
+    /// Record attributes, values with their type tag.
+    pub attributes: Vec<(String, String)>,
+    /// Instrumentation scope name.
+    pub scope: String,
+    /// Attributes of the resource the record was sent with.
+    pub resource: Vec<(String, String)>,
+}
+
+fn lookup<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+/// The `service.name` resource attribute, without its `Str(..)` tag.
+fn service_name(resource: &[(String, String)]) -> Option<&str> {
+    lookup(resource, "service.name").map(untagged)
+}
+
+/// `Str(abc)` -> `abc`, `Int(5)` -> `5`; anything else unchanged.
+pub fn untagged(value: &str) -> &str {
+    match (value.find('('), value.ends_with(')')) {
+        (Some(open), true) => &value[open + 1..value.len() - 1],
+        _ => value,
+    }
+}
+
+impl ReceivedSpan {
+    /// The attribute `key` with its type tag (`Int(5)`), if present.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+
+    /// `service.name` of the span's resource.
+    pub fn service_name(&self) -> Option<&str> {
+        service_name(&self.resource)
+    }
+}
+
+impl ReceivedDataPoint {
+    /// The data point attribute `key` with its type tag, if present.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+
+    /// `service.name` of the metric's resource.
+    pub fn service_name(&self) -> Option<&str> {
+        service_name(&self.resource)
+    }
+}
+
+impl ReceivedLog {
+    /// The record attribute `key` with its type tag, if present.
+    pub fn attr(&self, key: &str) -> Option<&str> {
+        lookup(&self.attributes, key)
+    }
+
+    /// `service.name` of the record's resource.
+    pub fn service_name(&self) -> Option<&str> {
+        service_name(&self.resource)
+    }
+}
+
+/// Everything found in the collector's output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Received {
+    /// Spans, in the order printed.
+    pub spans: Vec<ReceivedSpan>,
+    /// Metric data points, in the order printed.
+    pub data_points: Vec<ReceivedDataPoint>,
+    /// Log records, in the order printed.
+    pub logs: Vec<ReceivedLog>,
+}
+
+/// Spans in `output`.
+pub fn spans(output: &str) -> Vec<ReceivedSpan> {
+    parse(output).spans
+}
+
+/// Metric data points in `output`.
+pub fn data_points(output: &str) -> Vec<ReceivedDataPoint> {
+    parse(output).data_points
+}
+
+/// Log records in `output`.
+pub fn logs(output: &str) -> Vec<ReceivedLog> {
+    parse(output).logs
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Open {
+    Nothing,
+    Span,
+    Log,
+    Metric,
+    Point,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Section {
+    /// Key-value lines of the open item itself.
+    Fields,
+    ResourceAttributes,
+    ItemAttributes,
+    Events,
+    /// Links and anything else whose `->` lines belong to nobody we track.
+    Ignored,
+}
+
+/// Parses everything in `output`; lines it does not know (rotel's own log lines,
+/// timestamps) are skipped.
+pub fn parse(output: &str) -> Received {
+    let mut out = Received::default();
+    let mut resource: Vec<(String, String)> = Vec::new();
+    let mut scope = String::new();
+    let mut open = Open::Nothing;
+    let mut section = Section::Fields;
+    // Descriptor of the metric whose data points follow.
+    let mut metric = ReceivedDataPoint::default();
+
+    for raw in output.lines() {
+        let line = raw.trim();
+        let indent = raw.len() - raw.trim_start().len();
+
+        if line.starts_with("ResourceSpans #")
+            || line.starts_with("ResourceLog #")
+            || line.starts_with("ResourceMetrics #")
+        {
+            resource.clear();
+            scope.clear();
+            open = Open::Nothing;
+            section = Section::Fields;
+            continue;
+        }
+        if line == "Resource attributes:" {
+            section = Section::ResourceAttributes;
+            continue;
+        }
+        if line.starts_with("ScopeSpans #")
+            || line.starts_with("ScopeLogs #")
+            || line.starts_with("ScopeMetrics #")
+        {
+            scope.clear();
+            open = Open::Nothing;
+            section = Section::Fields;
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("InstrumentationScope") {
+            scope = rest.split_whitespace().next().unwrap_or("").to_owned();
+            continue;
+        }
+        if line.starts_with("Span #") {
+            out.spans.push(ReceivedSpan {
+                scope: scope.clone(),
+                resource: resource.clone(),
+                ..ReceivedSpan::default()
+            });
+            open = Open::Span;
+            section = Section::Fields;
+            continue;
+        }
+        if line.starts_with("LogRecord #") {
+            out.logs.push(ReceivedLog {
+                scope: scope.clone(),
+                resource: resource.clone(),
+                ..ReceivedLog::default()
+            });
+            open = Open::Log;
+            section = Section::Fields;
+            continue;
+        }
+        if line.starts_with("Metric #") {
+            metric = ReceivedDataPoint {
+                scope: scope.clone(),
+                resource: resource.clone(),
+                ..ReceivedDataPoint::default()
+            };
+            open = Open::Metric;
+            section = Section::Fields;
+            continue;
+        }
+        if line.starts_with("NumberDataPoints #")
+            || line.starts_with("HistogramDataPoints #")
+            || line.starts_with("ExponentialHistogramDataPoints #")
+            || line.starts_with("SummaryDataPoints #")
+        {
+            out.data_points.push(metric.clone());
+            open = Open::Point;
+            section = Section::Fields;
+            continue;
+        }
+        match line {
+            "Attributes:" | "Data point attributes:" => {
+                section = Section::ItemAttributes;
+                continue;
+            }
+            "Events:" => {
+                section = Section::Events;
+                continue;
+            }
+            "Links:" => {
+                section = Section::Ignored;
+                continue;
+            }
+            _ => {}
+        }
+
+        if let Some(arrow) = line.strip_prefix("->") {
+            let Some((key, value)) = arrow.split_once(':') else {
+                continue;
+            };
+            let (key, value) = (key.trim().to_owned(), value.trim().to_owned());
+            match section {
+                Section::ResourceAttributes => resource.push((key, value)),
+                Section::ItemAttributes => match open {
+                    Open::Span => last(&mut out.spans).attributes.push((key, value)),
+                    Open::Log => last(&mut out.logs).attributes.push((key, value)),
+                    Open::Point => last(&mut out.data_points).attributes.push((key, value)),
+                    Open::Metric | Open::Nothing => {}
+                },
+                // Event names sit at the first arrow level; their attributes deeper.
+                Section::Events if open == Open::Span && key == "Name" && indent <= 5 => {
+                    last(&mut out.spans).events.push(value);
+                }
+                Section::Fields if open == Open::Metric => match key.as_str() {
+                    "Name" => metric.metric = value,
+                    "Unit" => metric.unit = value,
+                    "DataType" => metric.data_type = value,
+                    "IsMonotonic" => metric.is_monotonic = value,
+                    _ => {}
+                },
+                _ => {}
+            }
+            continue;
+        }
+
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let (key, value) = (key.trim(), value.trim().to_owned());
+        match open {
+            Open::Span => {
+                let span = last(&mut out.spans);
+                match key {
+                    "Trace ID" => span.trace_id = value,
+                    "Parent ID" => span.parent_id = value,
+                    "ID" => span.span_id = value,
+                    "Name" => span.name = value,
+                    "Kind" => span.kind = value,
+                    "Status code" => span.status_code = value,
+                    "Status message" => span.status_message = value,
+                    _ => {}
+                }
+            }
+            Open::Log => {
+                let log = last(&mut out.logs);
+                match key {
+                    "Body" => log.body = value,
+                    "SeverityText" => log.severity_text = value,
+                    "SeverityNumber" => log.severity_number = value,
+                    "Trace ID" => log.trace_id = value,
+                    "Span ID" => log.span_id = value,
+                    _ => {}
+                }
+            }
+            Open::Point => {
+                let point = last(&mut out.data_points);
+                match key {
+                    "Value" => point.value = Some(value),
+                    "Count" => point.count = value.parse().ok(),
+                    "Sum" => point.sum = value.parse().ok(),
+                    "Min" => point.min = value.parse().ok(),
+                    "Max" => point.max = value.parse().ok(),
+                    k if k.starts_with("ExplicitBounds #") => {
+                        if let Ok(bound) = value.parse() {
+                            point.bounds.push(bound);
+                        }
+                    }
+                    // `Buckets #3, Count: 2`
+                    k if k.starts_with("Buckets #") => {
+                        if let Some(count) = line.rsplit(':').next().and_then(|c| c.trim().parse().ok()) {
+                            point.bucket_counts.push(count);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Open::Metric | Open::Nothing => {}
+        }
+    }
+    out
+}
+
+fn last<T>(items: &mut [T]) -> &mut T {
+    items
+        .last_mut()
+        .expect("an item header always precedes its fields")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Verbatim rotel output for one span tree, one tracing event and two instruments
+    /// (shortened histogram buckets), with one of rotel's own log lines mixed in.
+    const SAMPLE: &str = "\
+2026-11-21T10:29:41.480243Z  INFO Starting Rotel. grpc_endpoint=\"127.0.0.1:33805\"
+ResourceSpans #0
+Resource SchemaURL: 
+Resource attributes:
+     -> telemetry.sdk.language: Str(rust)
+     -> service.name: Str(probe-svc)
+ScopeSpans #0
+ScopeSpans SchemaURL: 
+InstrumentationScope otel-core 0.1.0
+Span #0
+    Trace ID       : d4e5443c5a45b01d6a27bfb4ac5ac454
+    Parent ID      : a9883511075875ae
+    ID             : 16ae061936b89f26
+    Name           : child
+    Kind           : SPAN_KIND_INTERNAL
+Start time: 1795256981494000416
+End time: 1795256981494050510
+    Status code    : STATUS_CODE_ERROR
+    Status message : invalid digit found in string
+Attributes:
+     -> i: Int(5)
+     -> s: Str(x y: z)
+Events:
+SpanEvent #0
+     -> Name: exception
+     -> Timestamp: 1795256981494045631
+     -> DroppedAttributesCount: 0
+     -> Attributes::
+          -> exception.type: Str(ParseIntError)
+          -> Name: Str(not an event name)
+ScopeSpans #1
+ScopeSpans SchemaURL: 
+InstrumentationScope probe-scope 
+Span #0
+    Trace ID       : d4e5443c5a45b01d6a27bfb4ac5ac454
+    Parent ID      : 
+    ID             : a9883511075875ae
+    Name           : GET /x
+    Kind           : SPAN_KIND_SERVER
+Start time: 1795256981493991279
+End time: 1795256981494056621
+    Status code    : STATUS_CODE_UNSET
+    Status message : 
+ResourceLog #0
+Resource SchemaURL: 
+Resource attributes:
+     -> service.name: Str(probe-svc)
+ScopeLogs #0
+ScopeLogs SchemaURL: 
+InstrumentationScope probe 
+LogRecord #0
+ObservedTimestamp: 1795256981494021997
+Timestamp: 0
+SeverityText: INFO
+SeverityNumber: SEVERITY_NUMBER_INFO(9)
+EventName: event tests/probe.rs:24
+Body: Str(hello from tracing)
+Attributes:
+     -> n: Int(3)
+    Trace ID       : d4e5443c5a45b01d6a27bfb4ac5ac454
+    Span ID        : 16ae061936b89f26
+Flags: 1
+ResourceMetrics #0
+Resource SchemaURL: 
+Resource attributes:
+     -> service.name: Str(metrics-svc)
+ScopeMetrics #0
+ScopeMetrics SchemaURL: 
+InstrumentationScope probe-meter 
+Metric #0
+Descriptor:
+     -> Name: probe.count
+     -> Description: 
+     -> Unit: {req}
+     -> DataType: Sum
+     -> IsMonotonic: true
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+NumberDataPoints #0
+Data point attributes:
+     -> route: Str(/a)
+StartTimestamp: 1795256981493868560
+Timestamp: 1795256981543301787
+Value: 3
+Metric #1
+Descriptor:
+     -> Name: probe.dur
+     -> Description: 
+     -> Unit: s
+     -> DataType: Histogram
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_CUMULATIVE
+HistogramDataPoints #0
+Data point attributes:
+     -> route: Str(/a)
+StartTimestamp: 1795256981493908335
+Timestamp: 1795256981543351500
+Count: 2
+Sum: 1
+Min: 0.25
+Max: 0.75
+ExplicitBounds #0: 0
+ExplicitBounds #1: 5
+Buckets #0, Count: 0
+Buckets #1, Count: 2
+Buckets #2, Count: 0
+";
+
+    #[test]
+    fn spans_keep_ids_names_attributes_and_resource() {
+        let spans = spans(SAMPLE);
+        assert_eq!(spans.len(), 2, "{spans:#?}");
+        let child = &spans[0];
+        assert_eq!(child.trace_id, "d4e5443c5a45b01d6a27bfb4ac5ac454");
+        assert_eq!(child.parent_id, "a9883511075875ae");
+        assert_eq!(child.span_id, "16ae061936b89f26");
+        assert_eq!(child.name, "child");
+        assert_eq!(child.kind, "SPAN_KIND_INTERNAL");
+        assert_eq!(child.status_code, "STATUS_CODE_ERROR");
+        assert_eq!(child.status_message, "invalid digit found in string");
+        assert_eq!(
+            child.attributes,
+            vec![
+                ("i".to_owned(), "Int(5)".to_owned()),
+                ("s".to_owned(), "Str(x y: z)".to_owned()),
+            ]
+        );
+        assert_eq!(child.events, vec!["exception".to_owned()]);
+        assert_eq!(child.scope, "otel-core");
+        assert_eq!(child.service_name(), Some("probe-svc"));
+
+        let root = &spans[1];
+        assert_eq!(root.parent_id, "");
+        assert_eq!(root.span_id, "a9883511075875ae");
+        assert_eq!(root.name, "GET /x");
+        assert_eq!(root.kind, "SPAN_KIND_SERVER");
+        assert_eq!(root.scope, "probe-scope");
+        assert!(root.attributes.is_empty());
+        assert!(root.events.is_empty());
+        assert_eq!(root.service_name(), Some("probe-svc"));
+    }
+
+    #[test]
+    fn log_records_keep_body_ids_and_resource() {
+        let logs = logs(SAMPLE);
+        assert_eq!(logs.len(), 1, "{logs:#?}");
+        let log = &logs[0];
+        assert_eq!(log.body, "Str(hello from tracing)");
+        assert_eq!(log.severity_text, "INFO");
+        assert_eq!(log.trace_id, "d4e5443c5a45b01d6a27bfb4ac5ac454");
+        assert_eq!(log.span_id, "16ae061936b89f26");
+        assert_eq!(log.attr("n"), Some("Int(3)"));
+        assert_eq!(log.scope, "probe");
+        assert_eq!(log.service_name(), Some("probe-svc"));
+    }
+
+    #[test]
+    fn data_points_keep_descriptor_values_and_resource() {
+        let points = data_points(SAMPLE);
+        assert_eq!(points.len(), 2, "{points:#?}");
+        let sum = &points[0];
+        assert_eq!(sum.metric, "probe.count");
+        assert_eq!(sum.unit, "{req}");
+        assert_eq!(sum.data_type, "Sum");
+        assert_eq!(sum.is_monotonic, "true");
+        assert_eq!(sum.value.as_deref(), Some("3"));
+        assert_eq!(sum.attr("route"), Some("Str(/a)"));
+        assert_eq!(sum.service_name(), Some("metrics-svc"));
+        assert_eq!(sum.scope, "probe-meter");
+
+        let histogram = &points[1];
+        assert_eq!(histogram.metric, "probe.dur");
+        assert_eq!(histogram.data_type, "Histogram");
+        assert_eq!(histogram.count, Some(2));
+        assert_eq!(histogram.sum, Some(1.0));
+        assert_eq!(histogram.min, Some(0.25));
+        assert_eq!(histogram.max, Some(0.75));
+        assert_eq!(histogram.bounds, vec![0.0, 5.0]);
+        assert_eq!(histogram.bucket_counts, vec![0, 2, 0]);
+        assert_eq!(histogram.value, None);
+    }
+
+    #[test]
+    fn untagged_strips_the_type() {
+        assert_eq!(untagged("Str(a (b))"), "a (b)");
+        assert_eq!(untagged("Int(5)"), "5");
+        assert_eq!(untagged("plain"), "plain");
+    }
+}
