@@ -253,12 +253,11 @@ impl<E: SpanExporter> Worker<E> {
                 Ok(())
             }
             Some(Err(e)) => {
-                self.stats
-                    .record_failure(count, format!("span export failed: {e}"));
+                self.fail(count, format!("span export failed: {e}"));
                 Err(e)
             }
             None => {
-                self.stats.record_failure(
+                self.fail(
                     count,
                     format!("span export timed out after {} ms", timeout.as_millis()),
                 );
