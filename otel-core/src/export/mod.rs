@@ -8,4 +8,7 @@ pub mod memory;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod otlp;
 pub mod prometheus;
+mod shared_reader;
 pub(crate) mod stats;
+
+pub use shared_reader::SharedReader;

@@ -63,17 +63,16 @@ use std::fmt::{self, Write as _};
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, ExponentialHistogramDataPoint, HistogramDataPoint, Metric, MetricData, ResourceMetrics,
 };
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, Temporality};
+use opentelemetry_sdk::metrics::{ManualReader, Temporality};
 use opentelemetry_sdk::Resource;
 
 use crate::{Error, ErrorKind, Result};
@@ -180,7 +179,7 @@ impl PrometheusExporter {
     /// # drop(provider);
     /// ```
     pub fn reader(&self) -> PrometheusReader {
-        PrometheusReader(Arc::clone(&self.reader))
+        super::SharedReader::new(Arc::clone(&self.reader))
     }
 
     /// Collects the current metrics and encodes them in the text exposition format 0.0.4.
@@ -398,30 +397,7 @@ impl PrometheusExporterBuilder {
 /// let reader = exporter.reader();
 /// let _provider = SdkMeterProvider::builder().with_reader(reader).build();
 /// ```
-#[derive(Debug, Clone)]
-pub struct PrometheusReader(Arc<ManualReader>);
-
-impl MetricReader for PrometheusReader {
-    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
-    }
-}
+pub type PrometheusReader = super::SharedReader;
 
 /// The standalone scrape listener started by [`PrometheusExporter::serve`].
 ///

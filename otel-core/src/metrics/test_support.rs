@@ -2,40 +2,11 @@
 //! process-wide global provider.
 
 use std::ops::Index;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::Arc;
 
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{Metric, ResourceMetrics};
 use opentelemetry_sdk::metrics::reader::MetricReader;
-use opentelemetry_sdk::metrics::{InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality};
-
-/// `SdkMeterProviderBuilder::with_reader` takes the reader by value; sharing it through
-/// an `Arc` lets the test collect on demand.
-#[derive(Debug, Clone)]
-struct SharedReader(Arc<ManualReader>);
-
-impl MetricReader for SharedReader {
-    fn register_pipeline(&self, pipeline: Weak<Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
-    }
-}
+use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 
 pub(crate) struct TestMeter {
     pub(crate) provider: SdkMeterProvider,
@@ -46,7 +17,7 @@ impl TestMeter {
     pub(crate) fn new() -> Self {
         let reader = Arc::new(ManualReader::builder().build());
         let provider = SdkMeterProvider::builder()
-            .with_reader(SharedReader(Arc::clone(&reader)))
+            .with_reader(crate::export::SharedReader::new(Arc::clone(&reader)))
             .build();
         TestMeter { provider, reader }
     }

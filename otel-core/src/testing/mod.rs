@@ -73,7 +73,7 @@ pub(crate) fn harness() -> &'static Harness {
             .with_simple_exporter(spans.clone())
             .build();
         let meter_provider = SdkMeterProvider::builder()
-            .with_reader(metrics::SharedReader(reader.clone()))
+            .with_reader(crate::export::SharedReader::new(reader.clone()))
             .build();
         let logger_provider = SdkLoggerProvider::builder()
             .with_simple_exporter(logs.clone())
