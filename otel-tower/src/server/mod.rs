@@ -1,0 +1,34 @@
+//! The HTTP (and gRPC) server layer: [`HttpServerLayer`].
+//!
+//! One SERVER span per request, named `{method} {http.route}` (or `{method}`, or `HTTP`
+//! for unknown methods), with the stable HTTP attributes, and the
+//! `http.server.request.duration` histogram (seconds, advised buckets). The optional,
+//! Development-status metrics `http.server.active_requests`
+//! ([`HttpServerLayer::active_requests`]) and `http.server.request.body.size` /
+//! `http.server.response.body.size` ([`HttpServerLayer::body_size_metrics`]) are one
+//! call away. Requests with a gRPC content type get the RPC conventions instead (see
+//! [`crate::grpc`]).
+//!
+//! What is recorded, and when:
+//! - the parent comes from the incoming headers through the global propagator, after
+//!   strict W3C validation ([`crate::propagation`]), or the request starts a new trace
+//!   linked to it in public-endpoint mode;
+//! - the span status is Error for 5xx responses only (a 4xx is the caller's problem),
+//!   with `error.type` set to the status code;
+//! - the span and the duration end when the response body ends: last data frame,
+//!   trailers, or error. A body dropped before its end (client gone) gets
+//!   `error.type = "cancelled"` and Error status;
+//! - `http.server.request.body.size` comes from `Content-Length` (the request body is
+//!   not wrapped, so routers such as axum keep their body type).
+
+mod body;
+mod call;
+mod future;
+mod layer;
+mod service;
+
+pub use body::ResponseBody;
+pub use call::ERROR_TYPE_CANCELLED;
+pub use future::ResponseFuture;
+pub use layer::HttpServerLayer;
+pub use service::HttpServer;
