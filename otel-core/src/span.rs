@@ -27,25 +27,30 @@ where
 {
     match state::current() {
         Current::Disabled => None,
-        Current::Installed(installed) => {
-            let span = installed
-                .tracer
-                .span_builder(name)
-                .with_kind(kind)
-                .with_attributes(attributes)
-                .start_with_context(&installed.tracer, parent);
-            Some(parent.with_span(span))
-        }
-        Current::Global => {
-            let tracer = global::tracer(SCOPE);
-            let span = tracer
-                .span_builder(name)
-                .with_kind(kind)
-                .with_attributes(attributes)
-                .start_with_context(&tracer, parent);
-            Some(parent.with_span(span))
-        }
+        Current::Installed(installed) => Some(child(&installed.tracer, parent, name, kind, attributes)),
+        Current::Global => Some(child(&global::tracer(SCOPE), parent, name, kind, attributes)),
     }
+}
+
+#[inline]
+fn child<T, I>(
+    tracer: &T,
+    parent: &Context,
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: I,
+) -> Context
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+    I: IntoIterator<Item = KeyValue>,
+{
+    let span = tracer
+        .span_builder(name)
+        .with_kind(kind)
+        .with_attributes(attributes)
+        .start_with_context(tracer, parent);
+    parent.with_span(span)
 }
 
 #[inline]
