@@ -32,6 +32,9 @@ pub(crate) struct Installed {
         allow(dead_code)
     )]
     pub(crate) logger_provider: SdkLoggerProvider,
+    /// Whether the sampler follows the parent: then a child of an unsampled span is
+    /// unsampled too, and instrumentation may skip the SDK entirely.
+    pub(crate) parent_based: bool,
     /// Changes on every install, so callers that cache per-callsite instruments can
     /// tell that a new provider replaced the one they cached from.
     pub(crate) generation: u64,

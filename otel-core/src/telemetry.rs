@@ -483,6 +483,12 @@ impl TelemetryBuilder {
             tracer_provider: built.providers.tracer.clone(),
             meter_provider: built.providers.meter.clone(),
             logger_provider: built.providers.logger.clone(),
+            parent_based: matches!(
+                config.sampler,
+                SamplerConfig::ParentBasedAlwaysOn
+                    | SamplerConfig::ParentBasedAlwaysOff
+                    | SamplerConfig::ParentBasedTraceIdRatio(_)
+            ),
             generation,
         });
         global::set_tracer_provider(built.providers.tracer.clone());

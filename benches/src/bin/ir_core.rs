@@ -62,14 +62,20 @@ fn main() {
             }
         }
         "disabled_in_span_with" | "disabled_in_span" => {
-            let _guard = otel_core::Telemetry::builder().disabled(true).quiet(true).init().expect("init");
+            let _guard = otel_core::Telemetry::builder()
+                .disabled(true)
+                .quiet(true)
+                .init()
+                .expect("init");
             for x in 0..n {
                 sum = sum.wrapping_add(if case == "disabled_in_span" {
                     otel_core::in_span("op", || work(x))
                 } else {
-                    otel_core::in_span_with("op", [KeyValue::new("k1", x as i64), KeyValue::new("k2", "v")], || {
-                        work(x)
-                    })
+                    otel_core::in_span_with(
+                        "op",
+                        [KeyValue::new("k1", x as i64), KeyValue::new("k2", "v")],
+                        || work(x),
+                    )
                 });
             }
         }

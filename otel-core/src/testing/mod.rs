@@ -86,6 +86,7 @@ pub(crate) fn harness() -> &'static Harness {
             tracer_provider,
             meter_provider,
             logger_provider,
+            parent_based: true,
             generation: state::next_generation(),
         });
         let harness = Harness {

@@ -1,0 +1,597 @@
+//! One instrumented call: its span, its metrics and how it ends.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+
+use opentelemetry::trace::{Link, SpanBuilder, SpanContext, Status, TraceContextExt as _, Tracer};
+use opentelemetry::{Context, ContextGuard, KeyValue, Value};
+use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
+
+use super::callsite::{Callsite, Instruments, Meta};
+use super::outcome::Failure;
+use super::value::capped_fmt;
+use super::RETURN_VALUE;
+use crate::state::{self, Current};
+
+/// Longest exception message or status description recorded, in bytes.
+const MAX_MESSAGE_LEN: usize = 1024;
+
+/// Where the span's parent comes from.
+enum ParentChoice {
+    /// The current context (the default).
+    Current,
+    /// An explicit context (`parent = expr`).
+    Explicit(Context),
+    /// No parent, keeping the current context's other entries such as baggage
+    /// (`parent = None`).
+    Root,
+    /// No parent, linked to the current span (`new_root`).
+    NewRoot,
+}
+
+/// Options that are rarely used and evaluated only when telemetry is enabled.
+pub struct StartOptions {
+    parent: ParentChoice,
+    links: Vec<Link>,
+}
+
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl StartOptions {
+    /// Current context as parent, no links.
+    #[inline]
+    pub fn new() -> Self {
+        StartOptions {
+            parent: ParentChoice::Current,
+            links: Vec::new(),
+        }
+    }
+
+    /// `parent = expr`.
+    #[inline]
+    pub fn parent(mut self, parent: impl IntoParent) -> Self {
+        self.parent = match parent.into_parent() {
+            Some(cx) => ParentChoice::Explicit(cx),
+            None => ParentChoice::Root,
+        };
+        self
+    }
+
+    /// `parent = None`.
+    #[inline]
+    pub fn root(mut self) -> Self {
+        self.parent = ParentChoice::Root;
+        self
+    }
+
+    /// `new_root`.
+    #[inline]
+    pub fn new_root(mut self) -> Self {
+        self.parent = ParentChoice::NewRoot;
+        self
+    }
+
+    /// `links = expr` and `follows_from = expr`.
+    #[inline]
+    pub fn links<I>(mut self, links: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: IntoLink,
+    {
+        self.links
+            .extend(links.into_iter().filter_map(IntoLink::into_link));
+        self
+    }
+}
+
+/// What `parent = expr` accepts.
+pub trait IntoParent {
+    /// The parent context; `None` makes the span a root.
+    fn into_parent(self) -> Option<Context>;
+}
+
+impl IntoParent for Context {
+    fn into_parent(self) -> Option<Context> {
+        Some(self)
+    }
+}
+
+impl IntoParent for &Context {
+    fn into_parent(self) -> Option<Context> {
+        Some(self.clone())
+    }
+}
+
+impl IntoParent for Option<Context> {
+    fn into_parent(self) -> Option<Context> {
+        self
+    }
+}
+
+impl IntoParent for SpanContext {
+    fn into_parent(self) -> Option<Context> {
+        Some(Context::new().with_remote_span_context(self))
+    }
+}
+
+impl IntoParent for &SpanContext {
+    fn into_parent(self) -> Option<Context> {
+        Some(Context::new().with_remote_span_context(self.clone()))
+    }
+}
+
+/// What `links = [..]` and `follows_from = [..]` accept as items. Invalid span contexts
+/// are skipped: a link to nothing helps no one.
+pub trait IntoLink {
+    /// The link, if it points to a valid span.
+    fn into_link(self) -> Option<Link>;
+}
+
+impl IntoLink for Link {
+    fn into_link(self) -> Option<Link> {
+        self.span_context.is_valid().then_some(self)
+    }
+}
+
+impl IntoLink for SpanContext {
+    fn into_link(self) -> Option<Link> {
+        self.is_valid().then(|| Link::with_context(self))
+    }
+}
+
+impl IntoLink for &SpanContext {
+    fn into_link(self) -> Option<Link> {
+        self.clone().into_link()
+    }
+}
+
+impl IntoLink for Context {
+    fn into_link(self) -> Option<Link> {
+        (&self).into_link()
+    }
+}
+
+impl IntoLink for &Context {
+    fn into_link(self) -> Option<Link> {
+        self.span().span_context().clone().into_link()
+    }
+}
+
+impl<T: IntoLink> IntoLink for Option<T> {
+    fn into_link(self) -> Option<Link> {
+        self.and_then(IntoLink::into_link)
+    }
+}
+
+/// The state of one call of an instrumented function.
+///
+/// Inert (no span, no metrics) when telemetry is disabled. Ends its span exactly once:
+/// in [`Call::finish`], or in `Drop` when the call panicked or its future was dropped.
+pub struct Call {
+    /// The context holding our span; `None` when there is no span worth making current
+    /// (disabled, or unsampled under an unsampled parent).
+    cx: Option<Context>,
+    /// Instruments and start time, when metrics are on.
+    metrics: Option<(&'static Instruments, Instant)>,
+    /// Not yet finished: `Drop` must end it.
+    open: bool,
+}
+
+impl Call {
+    const INERT: Call = Call {
+        cx: None,
+        metrics: None,
+        open: false,
+    };
+
+    /// Starts a call whose span is a child of the current context.
+    ///
+    /// `record` pushes the argument and field attributes; it runs only when they can be
+    /// recorded.
+    #[inline]
+    pub fn start<F>(callsite: &'static Callsite, record: F) -> Call
+    where
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        match state::current() {
+            Current::Disabled => Call::INERT,
+            Current::Installed(installed) => {
+                let (tracer, instruments) = callsite.installed(installed);
+                let metrics = begin_metrics(instruments);
+                if installed.parent_based && under_unsampled_parent() {
+                    // The sampler would drop the span: skip the SDK altogether.
+                    return Call::open(None, metrics);
+                }
+                // A clone rather than `Context::map_current`: that holds the thread's
+                // context cell borrowed, and field expressions, `Debug` impls, samplers
+                // and processors run inside; one of them attaching a context would panic.
+                let parent = Context::current();
+                let cx = begin_span(tracer, callsite.meta(), &parent, Vec::new(), record);
+                Call::open(cx, metrics)
+            }
+            Current::Global => Call::start_global(callsite, StartOptions::new(), record),
+        }
+    }
+
+    /// Starts a call with explicit parent or links; `options` is evaluated only when
+    /// telemetry is enabled.
+    #[inline]
+    pub fn start_with<O, F>(callsite: &'static Callsite, options: O, record: F) -> Call
+    where
+        O: FnOnce() -> StartOptions,
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        match state::current() {
+            Current::Disabled => Call::INERT,
+            Current::Installed(installed) => {
+                let (tracer, instruments) = callsite.installed(installed);
+                let metrics = begin_metrics(instruments);
+                let cx = with_parent(options(), |parent, links| {
+                    begin_span(tracer, callsite.meta(), parent, links, record)
+                });
+                Call::open(cx, metrics)
+            }
+            Current::Global => Call::start_global(callsite, options(), record),
+        }
+    }
+
+    #[inline(never)]
+    fn start_global<F>(callsite: &'static Callsite, options: StartOptions, record: F) -> Call
+    where
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        let metrics = begin_metrics(callsite.global_instruments());
+        let tracer = callsite.global_tracer();
+        let cx = with_parent(options, |parent, links| {
+            begin_span(&tracer, callsite.meta(), parent, links, record)
+        });
+        Call::open(cx, metrics)
+    }
+
+    #[inline]
+    fn open(cx: Option<Context>, metrics: Option<(&'static Instruments, Instant)>) -> Call {
+        let open = cx.is_some() || metrics.is_some();
+        Call { cx, metrics, open }
+    }
+
+    /// Makes the span the current context until the guard is dropped (sync bodies).
+    #[inline]
+    pub fn enter(&self) -> Option<ContextGuard> {
+        self.cx.clone().map(Context::attach)
+    }
+
+    /// Runs `fut` with the span as the current context during each of its polls.
+    #[inline]
+    pub fn instrument<F: Future>(&mut self, fut: F) -> Instrumented<'_, F> {
+        Instrumented { call: self, fut }
+    }
+
+    /// Whether the span records data, i.e. whether recording `ret` is worth its cost.
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
+    }
+
+    /// Sets `return.value` (the generated code calls it only when recording).
+    pub fn record_return(&self, value: Option<Value>) {
+        if let (Some(cx), Some(value)) = (&self.cx, value) {
+            cx.span().set_attribute(KeyValue::new(RETURN_VALUE, value));
+        }
+    }
+
+    /// Ends the call successfully.
+    #[inline]
+    pub fn finish_ok(&mut self) {
+        if !self.open {
+            return;
+        }
+        self.open = false;
+        if let Some((instruments, started)) = self.metrics {
+            let elapsed = started.elapsed().as_secs_f64();
+            instruments.ok_calls.add(1);
+            instruments.ok_duration.record(elapsed);
+            if let Some(active) = &instruments.active {
+                active.add(-1);
+            }
+        }
+        if let Some(cx) = &self.cx {
+            cx.span().end();
+        }
+    }
+
+    /// Ends the call with the outcome read from its return value. `prefer_debug` is
+    /// `err(Debug)`: the exception message uses `Debug` even when `Display` exists.
+    #[inline]
+    pub fn finish(&mut self, failure: Failure<'_>, prefer_debug: bool) {
+        match failure {
+            Failure::None => self.finish_ok(),
+            Failure::Error {
+                type_name,
+                display,
+                debug,
+            } => self.finish_err(type_name, display, debug, prefer_debug),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn finish_err(
+        &mut self,
+        type_name: &'static str,
+        display: Option<&dyn std::fmt::Display>,
+        debug: Option<&dyn std::fmt::Debug>,
+        prefer_debug: bool,
+    ) {
+        if !self.open {
+            return;
+        }
+        let error_type = short_type_name(type_name);
+        let recording = self.is_recording();
+        let message = recording.then(|| match (display, debug) {
+            (Some(d), _) if !prefer_debug || debug.is_none() => {
+                capped_fmt(format_args!("{d}"), MAX_MESSAGE_LEN)
+            }
+            (_, Some(d)) => capped_fmt(format_args!("{d:?}"), MAX_MESSAGE_LEN),
+            (None, None) => error_type.to_owned(),
+            // Unreachable by the guard above, kept total for the compiler.
+            (Some(d), None) => capped_fmt(format_args!("{d}"), MAX_MESSAGE_LEN),
+        });
+        self.end_failed(error_type, type_name, message);
+    }
+
+    /// Records a failure on span and metrics and ends the call.
+    fn end_failed(
+        &mut self,
+        error_type: &'static str,
+        exception_type: &'static str,
+        message: Option<String>,
+    ) {
+        self.open = false;
+        if let Some((instruments, started)) = self.metrics {
+            let elapsed = started.elapsed().as_secs_f64();
+            let attributes = instruments.error_attributes(error_type);
+            instruments.calls.add(1, &attributes);
+            instruments.duration.record(elapsed, &attributes);
+            if let Some(active) = &instruments.active {
+                active.add(-1);
+            }
+        }
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if span.is_recording() {
+                let message = message.unwrap_or_else(|| error_type.to_owned());
+                span.set_attribute(KeyValue::new(ERROR_TYPE, error_type));
+                span.add_event(
+                    "exception",
+                    vec![
+                        KeyValue::new(EXCEPTION_TYPE, exception_type),
+                        KeyValue::new(EXCEPTION_MESSAGE, message.clone()),
+                    ],
+                );
+                span.set_status(Status::error(message));
+            }
+            span.end();
+        }
+    }
+
+    /// Ends the call as panicked (called while unwinding).
+    #[cold]
+    fn end_panicked(&mut self) {
+        let message = self
+            .is_recording()
+            .then(|| super::panic::current_message().unwrap_or_else(|| "panicked".to_owned()));
+        self.end_failed("panic", "panic", message);
+    }
+}
+
+impl Drop for Call {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        if std::thread::panicking() {
+            self.end_panicked();
+        } else {
+            // Only a future can be dropped before finishing without a panic: the caller
+            // stopped waiting (timeout, `select!`, aborted task).
+            self.end_failed(
+                "cancelled",
+                "cancelled",
+                Some("cancelled before completion".to_owned()),
+            );
+        }
+    }
+}
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("cx", &self.cx)
+            .field("metrics", &self.metrics.is_some())
+            .field("open", &self.open)
+            .finish()
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled with its call's span as the current context.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<'a, F> {
+        call: &'a mut Call,
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for Instrumented<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _entered = this.call.enter();
+        // A panic in `poll` usually unwinds into the executor, which drops the future
+        // only after unwinding ends, when `Drop` can no longer tell a panic from a
+        // cancellation. This guard records the panic while it unwinds through us.
+        let on_panic = PanicGuard(this.call);
+        let out = this.fut.poll(task);
+        std::mem::forget(on_panic);
+        out
+    }
+}
+
+struct PanicGuard<'a>(&'a mut Call);
+
+impl Drop for PanicGuard<'_> {
+    fn drop(&mut self) {
+        // Only reached while unwinding: the happy path forgets the guard.
+        if self.0.open {
+            self.0.end_panicked();
+        }
+    }
+}
+
+#[inline]
+fn begin_metrics(instruments: Option<&'static Instruments>) -> Option<(&'static Instruments, Instant)> {
+    instruments.map(|instruments| {
+        if let Some(active) = &instruments.active {
+            active.add(1);
+        }
+        (instruments, Instant::now())
+    })
+}
+
+/// Whether the current span is a valid, unsampled one.
+#[inline]
+fn under_unsampled_parent() -> bool {
+    Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid() && !sc.is_sampled()
+    })
+}
+
+/// Resolves the parent choice and runs `f` with the parent context and the links.
+fn with_parent<R>(options: StartOptions, f: impl FnOnce(&Context, Vec<Link>) -> R) -> R {
+    let StartOptions { parent, mut links } = options;
+    match parent {
+        ParentChoice::Current => f(&Context::current(), links),
+        ParentChoice::Explicit(cx) => f(&cx, links),
+        ParentChoice::Root => f(&Context::map_current(root_of), links),
+        ParentChoice::NewRoot => {
+            let (root, previous) = Context::map_current(|cx| (root_of(cx), cx.span().span_context().clone()));
+            if previous.is_valid() {
+                links.push(Link::with_context(previous));
+            }
+            f(&root, links)
+        }
+    }
+}
+
+/// A parent for a root span: no span at all (an *invalid* span would count as an
+/// unsampled parent for parent-based samplers), but the same baggage as `cx`.
+fn root_of(cx: &Context) -> Context {
+    use opentelemetry::baggage::BaggageExt as _;
+    let baggage = cx.baggage();
+    if baggage.is_empty() {
+        Context::new()
+    } else {
+        let copy: opentelemetry::baggage::Baggage = baggage
+            .iter()
+            .map(|(k, (v, m))| (k.clone(), (v.clone(), m.clone())))
+            .collect();
+        Context::new().with_baggage(copy)
+    }
+}
+
+/// Starts the span and returns the context to make current, if any.
+#[inline]
+fn begin_span<T, F>(tracer: &T, meta: &Meta, parent: &Context, links: Vec<Link>, record: F) -> Option<Context>
+where
+    T: Tracer,
+    T::Span: Send + Sync + 'static,
+    F: FnOnce(&mut Vec<KeyValue>),
+{
+    if parent.is_telemetry_suppressed() {
+        return None;
+    }
+    let parent_span = parent.span();
+    let parent_sc = parent_span.span_context();
+    // Under an unsampled parent the span is almost always dropped too, so its attributes
+    // are evaluated only if the sampler decides to record after all. Elsewhere they go to
+    // the builder, where samplers can see them.
+    let defer = parent_sc.is_valid() && !parent_sc.is_sampled();
+    let mut record = Some(record);
+    let mut builder = SpanBuilder::from_name(Cow::Borrowed(meta.name)).with_kind(meta.kind.clone());
+    if !defer {
+        if let Some(record) = record.take() {
+            let mut attributes = Vec::with_capacity(meta.attr_capacity);
+            record(&mut attributes);
+            if !attributes.is_empty() {
+                builder.attributes = Some(attributes);
+            }
+        }
+    }
+    if !links.is_empty() {
+        builder.links = Some(links);
+    }
+    let mut span = builder.start_with_context(tracer, parent);
+    use opentelemetry::trace::Span as _;
+    if span.is_recording() {
+        if let Some(record) = record.take() {
+            let mut attributes = Vec::with_capacity(meta.attr_capacity);
+            record(&mut attributes);
+            span.set_attributes(attributes);
+        }
+    } else {
+        let sc = span.span_context();
+        // Nothing for children to inherit: an invalid context (no-op tracer) or the same
+        // unsampled decision the parent already carries. Skipping the context keeps
+        // such calls free of heap allocations; the price is that code inside sees the
+        // parent's span id, which matters to no one since nothing is recorded.
+        if !sc.is_valid() || (defer && sc.trace_id() == parent_sc.trace_id() && !sc.is_sampled()) {
+            return None;
+        }
+    }
+    Some(parent.with_span(span))
+}
+
+/// `core::num::error::ParseIntError` → `ParseIntError`, `my::Error<String>` → `Error`;
+/// boxed trait objects and references have no useful name and become `_OTHER` (the
+/// semantic conventions' fallback for `error.type`).
+pub(crate) fn short_type_name(full: &'static str) -> &'static str {
+    let dyn_like = ["dyn ", "&", "alloc::boxed::Box<dyn ", "alloc::sync::Arc<dyn "];
+    if dyn_like.iter().any(|p| full.starts_with(p)) {
+        return "_OTHER";
+    }
+    let without_generics = full.split('<').next().unwrap_or(full);
+    without_generics.rsplit("::").next().unwrap_or(without_generics)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn error_types_are_low_cardinality() {
+        assert_eq!(
+            short_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
+        assert_eq!(short_type_name("my::Error<alloc::string::String>"), "Error");
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error + Send>"),
+            "_OTHER"
+        );
+        assert_eq!(short_type_name("&str"), "_OTHER");
+        assert_eq!(short_type_name("Plain"), "Plain");
+    }
+}

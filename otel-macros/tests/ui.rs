@@ -1,0 +1,9 @@
+//! Compile errors: each points at the offending token, and all are reported at once.
+// `unrecordable_field` fails in generated code, which the `noop` feature does not emit.
+#![cfg(not(feature = "noop"))]
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*.rs");
+}

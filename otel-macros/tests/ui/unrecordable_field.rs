@@ -1,0 +1,8 @@
+use otel_macros::instrumented;
+
+struct Opaque;
+
+#[instrumented(fields(thing = Opaque))]
+fn f() {}
+
+fn main() {}
