@@ -148,7 +148,8 @@ where
 /// The span is the current context during every poll of `fut`, so spans started inside
 /// it (on any `.await`) are its children, even when other tasks interleave on the same
 /// thread. It ends when `fut` completes, or when the returned future is dropped early
-/// (then it carries `error.type = "cancelled"`).
+/// (then it has status Error and `error.type = "cancelled"`, like an
+/// `#[instrumented]` future).
 ///
 /// ```
 /// # futures_executor::block_on(async {
@@ -200,10 +201,13 @@ pin_project_lite::pin_project! {
                 if std::thread::panicking() {
                     mark_panicked(&span);
                 } else {
+                    // Same outcome as an `#[instrumented]` future: the caller stopped
+                    // waiting (timeout, `select!`, aborted task), so the work failed.
                     span.set_attribute(KeyValue::new(
                         opentelemetry_semantic_conventions::attribute::ERROR_TYPE,
                         "cancelled",
                     ));
+                    span.set_status(Status::error("cancelled before completion"));
                 }
                 span.end();
             }

@@ -162,6 +162,7 @@ fn a_dropped_future_ends_its_span_once_marked_cancelled() {
     let spans = cap.spans_named("abandoned");
     assert_eq!(spans.len(), 1, "ended exactly once");
     assert_eq!(spans[0].attr_str("error.type").as_deref(), Some("cancelled"));
+    assert_eq!(spans[0].status, Status::error("cancelled before completion"));
 }
 
 #[test]
