@@ -311,10 +311,12 @@ pub(crate) fn record_error_on(
     span.set_status(Status::error(message.to_owned()));
 }
 
-/// `core::num::error::ParseIntError` -> `ParseIntError`; `Foo<Bar>` -> `Foo`;
-/// `dyn core::error::Error` -> `_OTHER` (the semconv fallback: the type is unknown).
+/// `core::num::error::ParseIntError` → `ParseIntError`, `my::Error<String>` → `Error`;
+/// trait objects (boxed or not) and references have no useful name and become `_OTHER`
+/// (the semantic conventions' fallback for `error.type`).
 pub(crate) fn short_type_name(full: &'static str) -> &'static str {
-    if full.starts_with("dyn ") || full.starts_with('&') {
+    const UNNAMED: [&str; 4] = ["dyn ", "&", "alloc::boxed::Box<dyn ", "alloc::sync::Arc<dyn "];
+    if UNNAMED.iter().any(|p| full.starts_with(p)) {
         return "_OTHER";
     }
     let without_generics = full.split('<').next().unwrap_or(full);
@@ -333,6 +335,11 @@ mod tests {
         );
         assert_eq!(short_type_name("my::Error<alloc::string::String>"), "Error");
         assert_eq!(short_type_name("dyn core::error::Error"), "_OTHER");
+        assert_eq!(
+            short_type_name("alloc::boxed::Box<dyn core::error::Error + Send>"),
+            "_OTHER"
+        );
+        assert_eq!(short_type_name("&str"), "_OTHER");
         assert_eq!(short_type_name("Plain"), "Plain");
     }
 }

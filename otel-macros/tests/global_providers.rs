@@ -4,40 +4,17 @@
 #![cfg(not(feature = "noop"))]
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use otel_core::export::memory::InMemorySpanExporter;
 use otel_core::opentelemetry::trace::Status;
 use otel_core::opentelemetry::{global, KeyValue, Value};
-use otel_core::opentelemetry_sdk::error::OTelSdkResult;
 use otel_core::opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use otel_core::opentelemetry_sdk::metrics::reader::MetricReader;
-use otel_core::opentelemetry_sdk::metrics::{
-    InstrumentKind, ManualReader, Pipeline, SdkMeterProvider, Temporality,
-};
+use otel_core::opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
 use otel_macros::instrumented;
 
-#[derive(Debug, Clone)]
-struct SharedReader(Arc<ManualReader>);
-
-impl MetricReader for SharedReader {
-    fn register_pipeline(&self, pipeline: std::sync::Weak<Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-    fn temporality(&self, kind: InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
-    }
-}
+use otel_core::export::SharedReader;
 
 /// Total of `function.calls` for `result`.
 fn calls(reader: &SharedReader, result: &str) -> u64 {
@@ -63,7 +40,7 @@ fn calls(reader: &SharedReader, result: &str) -> u64 {
 
 fn pipeline() -> (InMemorySpanExporter, SharedReader) {
     let spans = InMemorySpanExporter::default();
-    let reader = SharedReader(Arc::new(ManualReader::builder().build()));
+    let reader = SharedReader::new(Arc::new(ManualReader::builder().build()));
     global::set_tracer_provider(
         SdkTracerProvider::builder()
             .with_simple_exporter(spans.clone())

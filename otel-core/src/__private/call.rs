@@ -14,6 +14,7 @@ use super::callsite::{Callsite, Instruments, Meta};
 use super::outcome::Failure;
 use super::value::capped_fmt;
 use super::RETURN_VALUE;
+use crate::span::short_type_name;
 use crate::state::{self, Current};
 
 /// Longest exception message or status description recorded, in bytes.
@@ -562,36 +563,4 @@ where
         }
     }
     Some(parent.with_span(span))
-}
-
-/// `core::num::error::ParseIntError` → `ParseIntError`, `my::Error<String>` → `Error`;
-/// boxed trait objects and references have no useful name and become `_OTHER` (the
-/// semantic conventions' fallback for `error.type`).
-pub(crate) fn short_type_name(full: &'static str) -> &'static str {
-    let dyn_like = ["dyn ", "&", "alloc::boxed::Box<dyn ", "alloc::sync::Arc<dyn "];
-    if dyn_like.iter().any(|p| full.starts_with(p)) {
-        return "_OTHER";
-    }
-    let without_generics = full.split('<').next().unwrap_or(full);
-    without_generics.rsplit("::").next().unwrap_or(without_generics)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::short_type_name;
-
-    #[test]
-    fn error_types_are_low_cardinality() {
-        assert_eq!(
-            short_type_name("core::num::error::ParseIntError"),
-            "ParseIntError"
-        );
-        assert_eq!(short_type_name("my::Error<alloc::string::String>"), "Error");
-        assert_eq!(
-            short_type_name("alloc::boxed::Box<dyn core::error::Error + Send>"),
-            "_OTHER"
-        );
-        assert_eq!(short_type_name("&str"), "_OTHER");
-        assert_eq!(short_type_name("Plain"), "Plain");
-    }
 }
