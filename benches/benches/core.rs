@@ -8,10 +8,10 @@
 //! figure can be trusted.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
-use otel_benches::{work, DiscardExporter};
+use otel_benches::{hand_written_span, otel_core_pipeline, work, DiscardExporter};
 
 fn sampled(c: &mut Criterion) {
     let mut group = c.benchmark_group("span_2_attributes");
@@ -25,27 +25,12 @@ fn sampled(c: &mut Criterion) {
         let mut x = 0u64;
         b.iter(|| {
             x += 1;
-            let span = tracer
-                .span_builder("op")
-                .with_attributes([KeyValue::new("k1", x as i64), KeyValue::new("k2", "v")])
-                .start(&tracer);
-            let cx = Context::current_with_span(span);
-            let _guard = cx.clone().attach();
-            let out = work(x);
-            cx.span().end();
-            out
+            hand_written_span(&tracer, x)
         })
     });
 
     let ours = DiscardExporter::default();
-    let guard = otel_core::Telemetry::builder()
-        .traces_exporters([])
-        .metrics_exporters([])
-        .logs_exporters([])
-        .with_span_processor(SimpleSpanProcessor::new(ours.clone()))
-        .quiet(true)
-        .init()
-        .expect("init");
+    let guard = otel_core_pipeline(&ours);
     group.bench_function("otel_core_in_span_with", |b| {
         let mut x = 0u64;
         b.iter(|| {

@@ -32,3 +32,37 @@ impl SpanExporter for DiscardExporter {
 pub fn work(x: u64) -> u64 {
     std::hint::black_box(x) + 1
 }
+
+/// The reference every span helper is compared with: a span with the two benchmark
+/// attributes, written by hand with the OpenTelemetry API and made current around
+/// [`work`].
+#[inline]
+pub fn hand_written_span(tracer: &opentelemetry_sdk::trace::SdkTracer, x: u64) -> u64 {
+    use opentelemetry::trace::{TraceContextExt, Tracer};
+    use opentelemetry::{Context, KeyValue};
+
+    let span = tracer
+        .span_builder("op")
+        .with_attributes([KeyValue::new("k1", x as i64), KeyValue::new("k2", "v")])
+        .start(tracer);
+    let cx = Context::current_with_span(span);
+    let _guard = cx.clone().attach();
+    let out = work(x);
+    cx.span().end();
+    out
+}
+
+/// `otel_core` installed with nothing but a simple processor into `exporter`, the same
+/// pipeline the hand-written side uses.
+pub fn otel_core_pipeline(exporter: &DiscardExporter) -> otel_core::TelemetryGuard {
+    otel_core::Telemetry::builder()
+        .traces_exporters([])
+        .metrics_exporters([])
+        .logs_exporters([])
+        .with_span_processor(opentelemetry_sdk::trace::SimpleSpanProcessor::new(
+            exporter.clone(),
+        ))
+        .quiet(true)
+        .init()
+        .expect("a pipeline without exporters always starts")
+}

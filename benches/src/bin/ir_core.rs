@@ -11,10 +11,10 @@
 //!
 //! CASE: `bare`, `hand_written`, `in_span_with`, `disabled_in_span_with`, `disabled_in_span`.
 
-use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
-use otel_benches::{work, DiscardExporter};
+use otel_benches::{hand_written_span, otel_core_pipeline, work, DiscardExporter};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -34,25 +34,11 @@ fn main() {
                 .build();
             let tracer = provider.tracer("bench");
             for x in 0..n {
-                let span = tracer
-                    .span_builder("op")
-                    .with_attributes([KeyValue::new("k1", x as i64), KeyValue::new("k2", "v")])
-                    .start(&tracer);
-                let cx = Context::current_with_span(span);
-                let _guard = cx.clone().attach();
-                sum = sum.wrapping_add(work(x));
-                cx.span().end();
+                sum = sum.wrapping_add(hand_written_span(&tracer, x));
             }
         }
         "in_span_with" => {
-            let _guard = otel_core::Telemetry::builder()
-                .traces_exporters([])
-                .metrics_exporters([])
-                .logs_exporters([])
-                .with_span_processor(SimpleSpanProcessor::new(exporter.clone()))
-                .quiet(true)
-                .init()
-                .expect("init");
+            let _guard = otel_core_pipeline(&exporter);
             for x in 0..n {
                 sum = sum.wrapping_add(otel_core::in_span_with(
                     "op",
