@@ -16,8 +16,17 @@
 //! assert!(is_grpc_health_check(&req.into_parts().0));
 //! ```
 
+use std::borrow::Cow;
+
 use http::header::{HeaderMap, CONTENT_TYPE};
 use http::StatusCode;
+use opentelemetry::trace::{SpanRef, Status};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, RPC_METHOD, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME,
+};
+
+use crate::attrs::{cow_value, AttrBuf};
 
 /// The `rpc.system.name` value for gRPC.
 pub const RPC_SYSTEM_GRPC: &str = "grpc";
@@ -187,6 +196,68 @@ pub(crate) fn message(headers: &HeaderMap) -> Option<String> {
             .decode_utf8_lossy()
             .into_owned(),
     )
+}
+
+/// The status of one call as it becomes known: in the response head for
+/// Trailers-Only responses and HTTP-level failures, else in the trailers.
+#[derive(Debug, Default)]
+pub(crate) struct CallStatus {
+    pub(crate) code: Option<GrpcCode>,
+    pub(crate) message: Option<String>,
+}
+
+impl CallStatus {
+    /// Reads the response head; returns whether the status is known now.
+    pub(crate) fn on_head(&mut self, status: StatusCode, headers: &HeaderMap) -> bool {
+        if let Some(code) = GrpcCode::from_headers(headers) {
+            self.code = Some(code);
+            self.message = message(headers);
+            true
+        } else if !status.is_success() {
+            self.code = Some(GrpcCode::from_http_status(status));
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Reads the trailers, unless the head already carried the status.
+    pub(crate) fn on_trailers(&mut self, trailers: &HeaderMap) {
+        if self.code.is_none() {
+            self.code = GrpcCode::from_headers(trailers);
+            self.message = message(trailers);
+        }
+    }
+}
+
+/// The attributes of the `rpc.{server,client}.call.duration` point: system, method,
+/// status and `error.type`, with room for the client's server address and port.
+pub(crate) fn duration_attributes(
+    method: &Value,
+    code: GrpcCode,
+    error_type: Option<&Cow<'static, str>>,
+) -> AttrBuf<6> {
+    let mut attrs = AttrBuf::new();
+    attrs.push(KeyValue::new(RPC_SYSTEM_NAME, RPC_SYSTEM_GRPC));
+    attrs.push(KeyValue::new(RPC_METHOD, method.clone()));
+    attrs.push(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
+    attrs.push_opt(error_type.map(|e| KeyValue::new(ERROR_TYPE, cow_value(e.clone()))));
+    attrs
+}
+
+/// Sets the final status attributes of an RPC span, and Error status when the side's
+/// rules make `code` an error (`error_type` is then set).
+pub(crate) fn set_final_status(
+    span: &SpanRef<'_>,
+    code: GrpcCode,
+    error_type: Option<Cow<'static, str>>,
+    message: Option<String>,
+) {
+    span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
+    if let Some(error_type) = error_type {
+        span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
+        span.set_status(Status::error(message.unwrap_or_default()));
+    }
 }
 
 #[cfg(test)]

@@ -49,6 +49,30 @@ pub(crate) fn meter_from(provider: Option<&dyn MeterProvider>) -> Meter {
     }
 }
 
+/// A side's set of instruments, created from a meter once per layer.
+pub(crate) trait Instruments: Clone {
+    fn new(meter: &Meter) -> Self;
+}
+
+/// A duration histogram in seconds with the advised buckets.
+fn seconds(meter: &Meter, name: &'static str, description: &'static str) -> Histogram<f64> {
+    meter
+        .f64_histogram(name)
+        .with_description(description)
+        .with_unit("s")
+        .with_boundaries(DURATION_BUCKETS.to_vec())
+        .build()
+}
+
+/// A size histogram in bytes.
+fn bytes(meter: &Meter, name: &'static str, description: &'static str) -> Histogram<u64> {
+    meter
+        .u64_histogram(name)
+        .with_description(description)
+        .with_unit("By")
+        .build()
+}
+
 /// The HTTP server and RPC server instruments.
 #[derive(Clone)]
 pub(crate) struct ServerInstruments {
@@ -59,36 +83,34 @@ pub(crate) struct ServerInstruments {
     pub(crate) rpc_duration: Histogram<f64>,
 }
 
-impl ServerInstruments {
-    pub(crate) fn new(meter: &Meter) -> Self {
+impl Instruments for ServerInstruments {
+    fn new(meter: &Meter) -> Self {
         Self {
-            duration: meter
-                .f64_histogram(HTTP_SERVER_REQUEST_DURATION)
-                .with_description("Duration of HTTP server requests.")
-                .with_unit("s")
-                .with_boundaries(DURATION_BUCKETS.to_vec())
-                .build(),
+            duration: seconds(
+                meter,
+                HTTP_SERVER_REQUEST_DURATION,
+                "Duration of HTTP server requests.",
+            ),
             active_requests: meter
                 .i64_up_down_counter(HTTP_SERVER_ACTIVE_REQUESTS)
                 .with_description("Number of active HTTP server requests.")
                 .with_unit("{request}")
                 .build(),
-            request_body_size: meter
-                .u64_histogram(HTTP_SERVER_REQUEST_BODY_SIZE)
-                .with_description("Size of HTTP server request bodies.")
-                .with_unit("By")
-                .build(),
-            response_body_size: meter
-                .u64_histogram(HTTP_SERVER_RESPONSE_BODY_SIZE)
-                .with_description("Size of HTTP server response bodies.")
-                .with_unit("By")
-                .build(),
-            rpc_duration: meter
-                .f64_histogram(RPC_SERVER_CALL_DURATION)
-                .with_description("Measures the duration of inbound remote procedure calls.")
-                .with_unit("s")
-                .with_boundaries(DURATION_BUCKETS.to_vec())
-                .build(),
+            request_body_size: bytes(
+                meter,
+                HTTP_SERVER_REQUEST_BODY_SIZE,
+                "Size of HTTP server request bodies.",
+            ),
+            response_body_size: bytes(
+                meter,
+                HTTP_SERVER_RESPONSE_BODY_SIZE,
+                "Size of HTTP server response bodies.",
+            ),
+            rpc_duration: seconds(
+                meter,
+                RPC_SERVER_CALL_DURATION,
+                "Measures the duration of inbound remote procedure calls.",
+            ),
         }
     }
 }
@@ -108,31 +130,29 @@ pub(crate) struct ClientInstruments {
     pub(crate) rpc_duration: Histogram<f64>,
 }
 
-impl ClientInstruments {
-    pub(crate) fn new(meter: &Meter) -> Self {
+impl Instruments for ClientInstruments {
+    fn new(meter: &Meter) -> Self {
         Self {
-            duration: meter
-                .f64_histogram(HTTP_CLIENT_REQUEST_DURATION)
-                .with_description("Duration of HTTP client requests.")
-                .with_unit("s")
-                .with_boundaries(DURATION_BUCKETS.to_vec())
-                .build(),
-            request_body_size: meter
-                .u64_histogram(HTTP_CLIENT_REQUEST_BODY_SIZE)
-                .with_description("Size of HTTP client request bodies.")
-                .with_unit("By")
-                .build(),
-            response_body_size: meter
-                .u64_histogram(HTTP_CLIENT_RESPONSE_BODY_SIZE)
-                .with_description("Size of HTTP client response bodies.")
-                .with_unit("By")
-                .build(),
-            rpc_duration: meter
-                .f64_histogram(RPC_CLIENT_CALL_DURATION)
-                .with_description("Measures the duration of outbound remote procedure calls.")
-                .with_unit("s")
-                .with_boundaries(DURATION_BUCKETS.to_vec())
-                .build(),
+            duration: seconds(
+                meter,
+                HTTP_CLIENT_REQUEST_DURATION,
+                "Duration of HTTP client requests.",
+            ),
+            request_body_size: bytes(
+                meter,
+                HTTP_CLIENT_REQUEST_BODY_SIZE,
+                "Size of HTTP client request bodies.",
+            ),
+            response_body_size: bytes(
+                meter,
+                HTTP_CLIENT_RESPONSE_BODY_SIZE,
+                "Size of HTTP client response bodies.",
+            ),
+            rpc_duration: seconds(
+                meter,
+                RPC_CLIENT_CALL_DURATION,
+                "Measures the duration of outbound remote procedure calls.",
+            ),
         }
     }
 }

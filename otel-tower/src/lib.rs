@@ -35,8 +35,15 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[macro_use]
+mod macros;
+
 mod attrs;
+mod body;
+mod call;
 pub mod client;
+mod config;
+mod future;
 pub mod grpc;
 mod headers;
 mod instruments;

@@ -57,10 +57,11 @@ pub(crate) struct KnownMethods {
 }
 
 impl KnownMethods {
-    /// Reads [`KNOWN_METHODS_ENV`]; unset or empty means the default list.
-    pub(crate) fn from_env() -> Self {
-        match std::env::var(KNOWN_METHODS_ENV) {
-            Ok(list) if !list.trim().is_empty() => Self::from_list(list.split(',')),
+    /// Reads [`KNOWN_METHODS_ENV`] through `lookup`; unset or empty means the
+    /// default list.
+    pub(crate) fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Self {
+        match lookup(KNOWN_METHODS_ENV) {
+            Some(list) if !list.trim().is_empty() => Self::from_list(list.split(',')),
             _ => Self::default(),
         }
     }

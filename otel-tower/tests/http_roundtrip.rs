@@ -5,16 +5,18 @@ mod common;
 use std::borrow::Cow;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use bytes::Bytes;
 use common::*;
 use http_body_util::Full;
 use otel_core::opentelemetry::trace::{SpanKind, Status};
 use otel_core::opentelemetry::{Array, Value};
+use otel_core::opentelemetry_sdk::trace::SpanData;
 use otel_core::testing::{self, SpanDataExt};
 use otel_tower::client::UrlTemplate;
-use otel_tower::HttpServerLayer;
+use otel_tower::method::KNOWN_METHODS_ENV;
+use otel_tower::{HttpClientLayer, HttpServerLayer};
 
 fn app(layer: HttpServerLayer) -> Router {
     Router::new()
@@ -153,13 +155,7 @@ async fn unknown_methods_are_other_and_known_methods_are_configurable() {
     let cap = testing::capture();
     let addr = serve(app(HttpServerLayer::new())).await;
     let client = traced_client();
-    let purge = |uri: String| {
-        http::Request::builder()
-            .method(http::Method::from_bytes(b"PURGE").expect("method"))
-            .uri(uri)
-            .body(Full::new(Bytes::new()))
-            .expect("request")
-    };
+    let purge = |uri: String| method_req("PURGE", uri);
     send(&client, purge(format!("http://{addr}/users/1"))).await;
     let spans = wait_spans(&cap, 2).await;
     for kind in [SpanKind::Client, SpanKind::Server] {
@@ -187,6 +183,82 @@ async fn unknown_methods_are_other_and_known_methods_are_configurable() {
     assert_eq!(s(server, "http.request.method").as_deref(), Some("PURGE"));
     assert_eq!(server.attr("http.request.method_original"), None);
     assert!(server.name.starts_with("PURGE"), "{}", server.name);
+}
+
+/// The spans of one request: (client, server).
+fn exchange(spans: &[SpanData], path: &str) -> (SpanData, SpanData) {
+    let client = spans
+        .iter()
+        .find(|s| {
+            s.span_kind == SpanKind::Client && s.attr("url.full").is_some_and(|u| u.as_str().ends_with(path))
+        })
+        .unwrap_or_else(|| panic!("client span for {path}"))
+        .clone();
+    let server = spans
+        .iter()
+        .find(|s| s.span_kind == SpanKind::Server && s.parent_span_id == client.span_context.span_id())
+        .unwrap_or_else(|| panic!("server span for {path}"))
+        .clone();
+    (client, server)
+}
+
+#[tokio::test]
+async fn known_methods_come_from_the_environment_variable() {
+    let cap = testing::capture();
+    let lookup = |name: &str| (name == KNOWN_METHODS_ENV).then(|| "GET, PURGE".to_owned());
+    let items = Router::new().route("/items/{id}", any(|| async { "item" }));
+    let addr = serve(items.clone().layer(HttpServerLayer::new().env(lookup))).await;
+    let client = tower::Layer::layer(&HttpClientLayer::new().env(lookup), transport());
+
+    send(&client, method_req("PURGE", format!("http://{addr}/items/1"))).await;
+    send(&client, method_req("POST", format!("http://{addr}/items/2"))).await;
+    let spans = wait_spans(&cap, 4).await;
+
+    // PURGE is in the list: recorded as itself on both sides.
+    let (client_span, server) = exchange(&spans, "/items/1");
+    assert_eq!(client_span.name, "PURGE");
+    assert_eq!(server.name, "PURGE /items/{id}");
+    for span in [&client_span, &server] {
+        assert_eq!(s(span, "http.request.method").as_deref(), Some("PURGE"));
+        assert_eq!(span.attr("http.request.method_original"), None);
+    }
+    // The list replaces the default one: POST is now unknown.
+    let (client_span, server) = exchange(&spans, "/items/2");
+    assert_eq!(client_span.name, "HTTP");
+    assert_eq!(server.name, "HTTP /items/{id}");
+    for span in [&client_span, &server] {
+        assert_eq!(s(span, "http.request.method").as_deref(), Some("_OTHER"));
+        assert_eq!(s(span, "http.request.method_original").as_deref(), Some("POST"));
+    }
+    drop(cap);
+
+    // A list given to the builder wins over the variable, whichever comes first; an
+    // empty variable means the default list.
+    let cap = testing::capture();
+    let explicit_first = HttpServerLayer::new().known_methods(["GET"]).env(lookup);
+    let explicit_last = HttpClientLayer::new().env(lookup).known_methods(["GET"]);
+    let addr = serve(items.clone().layer(explicit_first)).await;
+    let client = tower::Layer::layer(&explicit_last, transport());
+    send(&client, method_req("PURGE", format!("http://{addr}/items/3"))).await;
+    let empty = HttpServerLayer::new().env(|_| Some(" ".to_owned()));
+    let default_addr = serve(items.layer(empty)).await;
+    send(
+        &client,
+        method_req("POST", format!("http://{default_addr}/items/4")),
+    )
+    .await;
+    let spans = wait_spans(&cap, 4).await;
+    let (client_span, server) = exchange(&spans, "/items/3");
+    for span in [&client_span, &server] {
+        assert_eq!(
+            s(span, "http.request.method").as_deref(),
+            Some("_OTHER"),
+            "{}",
+            span.name
+        );
+    }
+    let (_, server) = exchange(&spans, "/items/4");
+    assert_eq!(s(&server, "http.request.method").as_deref(), Some("POST"));
 }
 
 #[tokio::test]

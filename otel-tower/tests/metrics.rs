@@ -59,6 +59,15 @@ async fn http_metrics_follow_the_conventions() {
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "no") }),
         )
         .route(
+            "/m-stream",
+            // Chunked: no Content-Length, so the client cannot know the size up front.
+            get(|| async {
+                let chunks =
+                    ["chunk", "ed"].map(|c| Ok::<_, std::io::Error>(Bytes::from_static(c.as_bytes())));
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+            }),
+        )
+        .route(
             "/m-upload",
             post(|body: Bytes| async move { body.len().to_string() }),
         )
@@ -91,6 +100,9 @@ async fn http_metrics_follow_the_conventions() {
         assert_eq!(body.len(), 12);
     }
     send(&client, get_req(format!("http://{addr}/m-fail"))).await;
+    let (status, headers, body) = send(&client, get_req(format!("http://{addr}/m-stream"))).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"chunked"[..]));
+    assert!(!headers.contains_key(http::header::CONTENT_LENGTH), "{headers:?}");
     let upload = http::Request::post(format!("http://{addr}/m-upload"))
         .body(Full::new(Bytes::from_static(b"0123456789")))
         .unwrap();
@@ -112,7 +124,7 @@ async fn http_metrics_follow_the_conventions() {
     for _ in 0..500 {
         durations = metric_points("http.server.request.duration");
         let total: u64 = durations.iter().map(|p| histogram(p).0).sum();
-        if total >= 6 {
+        if total >= 7 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
@@ -152,6 +164,10 @@ async fn http_metrics_follow_the_conventions() {
     assert_eq!(users_size.unit, "By");
     assert_eq!(histogram(&users_size).0, 3);
     assert_eq!(histogram(&users_size).1, 36.0);
+    // The server counts what it sends, so a chunked body has a size too.
+    let stream_size = route_point(&responses, "/m-stream");
+    assert_eq!(histogram(&stream_size).0, 1);
+    assert_eq!(histogram(&stream_size).1, 7.0);
 
     let requests = metric_points("http.server.request.body.size");
     let upload_size = route_point(&requests, "/m-upload");
@@ -168,7 +184,7 @@ async fn http_metrics_follow_the_conventions() {
         })
         .collect();
     assert_eq!(ok.len(), 1, "{client_points:#?}");
-    assert_eq!(histogram(ok[0]).0, 4, "three /m/{{id}} and one /m-wait");
+    assert_eq!(histogram(ok[0]).0, 5, "three /m/{{id}}, /m-stream and /m-wait");
     assert_eq!(histogram(ok[0]).2, DURATION_BUCKETS.to_vec());
     assert!(attr_is(ok[0], "server.address", Value::from("127.0.0.1")));
     assert!(attr_is(ok[0], "server.port", Value::I64(i64::from(addr.port()))));
@@ -178,6 +194,40 @@ async fn http_metrics_follow_the_conventions() {
         .find(|p| attr_is(p, "http.response.status_code", Value::I64(500)))
         .expect("client point for the 500");
     assert!(attr_is(failed_client, "error.type", Value::from("500")));
+
+    // Response sizes as the client saw them, from Content-Length, with the duration's
+    // attributes; the chunked response has no known size and is left out, not counted
+    // as 0.
+    let client_responses = metric_points("http.client.response.body.size");
+    let by_status = |status: i64, method: &str| -> &MetricPoint {
+        let found: Vec<&MetricPoint> = client_responses
+            .iter()
+            .filter(|p| {
+                attr_is(p, "http.response.status_code", Value::I64(status))
+                    && attr_is(p, "http.request.method", Value::from(method.to_owned()))
+            })
+            .collect();
+        assert_eq!(found.len(), 1, "{method} {status}: {client_responses:#?}");
+        found[0]
+    };
+    let ok_sizes = by_status(200, "GET");
+    assert_eq!(ok_sizes.unit, "By");
+    let (count, sum, _) = histogram(ok_sizes);
+    assert_eq!(count, 4, "three /m/{{id}} and /m-wait; not /m-stream");
+    assert_eq!(sum, (3 * "twelve bytes".len() + "released".len()) as f64);
+    assert!(attr_is(ok_sizes, "server.address", Value::from("127.0.0.1")));
+    assert!(attr_is(
+        ok_sizes,
+        "server.port",
+        Value::I64(i64::from(addr.port()))
+    ));
+    assert!(attr_is(ok_sizes, "network.protocol.version", Value::from("1.1")));
+    let failed_sizes = by_status(500, "GET");
+    assert_eq!(histogram(failed_sizes).0, 1);
+    assert_eq!(histogram(failed_sizes).1, 2.0, "\"no\"");
+    assert!(attr_is(failed_sizes, "error.type", Value::from("500")));
+    let upload_response = by_status(200, "POST");
+    assert_eq!(histogram(upload_response).1, 2.0, "the body \"10\"");
     let client_upload = metric_points("http.client.request.body.size");
     let post = client_upload
         .iter()

@@ -2,28 +2,24 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
 
-use http::header::{HeaderMap, CONTENT_LENGTH, HOST};
+use http::header::{HeaderMap, HOST};
 use http::request::Parts;
 use http::Response;
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_RESEND_COUNT, HTTP_RESPONSE_STATUS_CODE, NETWORK_PROTOCOL_VERSION, RPC_METHOD,
-    RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
-    URL_SCHEME, URL_TEMPLATE,
+    RPC_METHOD_ORIGINAL, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_FULL, URL_SCHEME, URL_TEMPLATE,
 };
 
 use super::layer::ClientConfig;
 use super::{ResendCounter, UrlTemplate};
 use crate::attrs::{cow_value, protocol_version, status_error_type, AttrBuf};
-use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
+use crate::call::{content_length, Call, CallSpan, ERROR_TYPE_CANCELLED};
+use crate::grpc::{self, CallStatus, GrpcCode, RPC_SYSTEM_GRPC};
 use crate::method::{MethodAttrs, OTHER};
 use crate::url::{default_port, full_url, split_host_port};
-
-/// `error.type` of a call dropped before its response arrived.
-pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
 
 enum Protocol {
     Http {
@@ -34,42 +30,39 @@ enum Protocol {
     },
     Grpc {
         method: Value,
-        code: Option<GrpcCode>,
-        message: Option<String>,
+        grpc: CallStatus,
     },
 }
 
-pub(crate) struct ClientCall {
+/// The live telemetry of one outgoing request. Dropping it before [`Call::finish`]
+/// records the call as cancelled.
+pub struct ClientCall {
     config: Arc<ClientConfig>,
-    cx: Option<Context>,
-    recording: bool,
-    start: Instant,
+    span: CallSpan,
     protocol: Protocol,
     server_address: Option<Value>,
     server_port: Option<i64>,
     status: Option<u16>,
     version: Option<&'static str>,
     error_type: Option<Cow<'static, str>>,
-    finished: bool,
 }
 
 impl ClientCall {
     /// Starts the CLIENT span under the current context and returns the call; the
     /// caller injects [`ClientCall::context`] into the request headers.
     pub(crate) fn start(config: Arc<ClientConfig>, parts: &Parts, request_body_size: Option<u64>) -> Self {
-        let start = Instant::now();
+        let span = CallSpan::begin();
         let protocol = if grpc::is_grpc(&parts.headers) {
             Protocol::Grpc {
                 method: match grpc::method_of(parts.uri.path()) {
                     Some(m) => Value::from(m.to_owned()),
                     None => Value::from(OTHER),
                 },
-                code: None,
-                message: None,
+                grpc: CallStatus::default(),
             }
         } else {
             Protocol::Http {
-                method: config.known_methods.classify(&parts.method),
+                method: config.shared.known_methods.classify(&parts.method),
                 template: parts
                     .extensions
                     .get::<UrlTemplate>()
@@ -93,21 +86,17 @@ impl ClientCall {
         };
         let mut call = Self {
             config,
-            cx: None,
-            recording: false,
-            start,
+            span,
             protocol,
             server_address,
             server_port,
             status: None,
             version: None,
             error_type: None,
-            finished: false,
         };
-        if let Some(tracer) = call.config.tracer.clone() {
+        if let Some(tracer) = call.config.shared.tracer.clone() {
             let cx = call.start_span(&tracer, parts, scheme, authority);
-            call.recording = cx.span().is_recording();
-            call.cx = Some(cx);
+            call.span.started(cx);
         }
         call
     }
@@ -129,7 +118,7 @@ impl ClientCall {
                 }
                 attributes.push(KeyValue::new(
                     URL_FULL,
-                    full_url(&parts.uri, authority, &self.config.sensitive_query),
+                    full_url(&parts.uri, authority, &self.config.shared.sensitive_query),
                 ));
                 attributes.push(KeyValue::new(URL_SCHEME, scheme_value(scheme)));
                 if let Some(template) = template {
@@ -170,6 +159,7 @@ impl ClientCall {
         }
         let is_grpc = matches!(self.protocol, Protocol::Grpc { .. });
         self.config
+            .shared
             .request_headers
             .capture(&parts.headers, is_grpc, &mut attributes);
         let builder = SpanBuilder::from_name(name)
@@ -179,17 +169,19 @@ impl ClientCall {
         parent.with_span(span)
     }
 
-    pub(crate) fn context(&self) -> Option<&Context> {
-        self.cx.as_ref()
-    }
-
-    pub(crate) fn is_grpc(&self) -> bool {
+    fn is_grpc(&self) -> bool {
         matches!(self.protocol, Protocol::Grpc { .. })
     }
+}
 
-    /// Records the response head. Returns `true` when the call is complete (plain HTTP,
-    /// or a gRPC Trailers-Only response).
-    pub(crate) fn on_response<B: http_body::Body>(&mut self, response: &Response<B>) -> bool {
+impl Call for ClientCall {
+    fn context(&self) -> Option<&Context> {
+        self.span.context()
+    }
+
+    /// Complete for plain HTTP (the span ends at the response head) and for a gRPC
+    /// Trailers-Only response.
+    fn on_response<B: http_body::Body>(&mut self, response: &mut Response<B>) -> bool {
         let status = response.status();
         self.status = Some(status.as_u16());
         self.version = protocol_version(response.version());
@@ -204,22 +196,14 @@ impl ClientCall {
                     content_length(response.headers()).or_else(|| response.body().size_hint().exact());
                 true
             }
-            Protocol::Grpc { code, message, .. } => {
-                if let Some(c) = GrpcCode::from_headers(response.headers()) {
-                    *code = Some(c);
-                    *message = grpc::message(response.headers());
-                    true
-                } else if !status.is_success() {
-                    *code = Some(GrpcCode::from_http_status(status));
-                    true
-                } else {
-                    response.body().is_end_stream()
-                }
+            Protocol::Grpc { grpc, .. } => {
+                grpc.on_head(status, response.headers()) || response.body().is_end_stream()
             }
         };
-        if self.recording {
+        let is_grpc = self.is_grpc();
+        self.span.if_recording(|span| {
             let mut attributes = Vec::with_capacity(2);
-            if !self.is_grpc() {
+            if !is_grpc {
                 attributes.push(KeyValue::new(
                     HTTP_RESPONSE_STATUS_CODE,
                     i64::from(status.as_u16()),
@@ -229,53 +213,43 @@ impl ClientCall {
                 }
             }
             self.config
+                .shared
                 .response_headers
-                .capture(response.headers(), self.is_grpc(), &mut attributes);
-            if let Some(cx) = &self.cx {
-                cx.span().set_attributes(attributes);
-            }
-        }
+                .capture(response.headers(), is_grpc, &mut attributes);
+            span.set_attributes(attributes);
+        });
         complete
     }
 
     /// The transport failed: no response at all.
-    pub(crate) fn on_transport_error(&mut self, type_name: &'static str, message: String) {
+    fn on_error(&mut self, type_name: &'static str, message: String) {
         self.error_type = Some(Cow::Borrowed(type_name));
-        if let Protocol::Grpc { code, .. } = &mut self.protocol {
-            *code = Some(GrpcCode::Unavailable);
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
+            grpc.code = Some(GrpcCode::Unavailable);
         }
-        if self.recording {
-            if let Some(cx) = &self.cx {
-                cx.span().set_status(Status::error(message));
-            }
+        self.span.set_error(message);
+    }
+
+    fn on_trailers(&mut self, trailers: &HeaderMap) {
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
+            grpc.on_trailers(trailers);
         }
     }
 
-    pub(crate) fn on_trailers(&mut self, trailers: &HeaderMap) {
-        if let Protocol::Grpc { code, message, .. } = &mut self.protocol {
-            if code.is_none() {
-                *code = GrpcCode::from_headers(trailers);
-                *message = grpc::message(trailers);
-            }
-        }
-    }
-
-    pub(crate) fn on_body_error(&mut self, type_name: &'static str, message: String) {
-        if let Protocol::Grpc { code, message: m, .. } = &mut self.protocol {
+    fn on_body_error(&mut self, type_name: &'static str, message: String) {
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
             // A stream broken before its trailers: tonic reports such calls as
             // UNKNOWN/INTERNAL; the error type says what broke.
-            code.get_or_insert(GrpcCode::Unknown);
-            *m = Some(message);
+            grpc.code.get_or_insert(GrpcCode::Unknown);
+            grpc.message = Some(message);
         }
         self.error_type = Some(Cow::Borrowed(type_name));
     }
 
-    /// Ends the span and records the duration. Idempotent.
-    pub(crate) fn finish(&mut self) {
-        if std::mem::replace(&mut self.finished, true) {
+    fn finish(&mut self) {
+        let Some(elapsed) = self.span.finish() else {
             return;
-        }
-        let elapsed = self.start.elapsed().as_secs_f64();
+        };
         let server_address = self
             .server_address
             .clone()
@@ -288,7 +262,7 @@ impl ClientCall {
                 request_body_size,
                 response_body_size,
             } => {
-                if let Some(instruments) = &self.config.instruments {
+                if let Some(instruments) = &self.config.shared.instruments {
                     let mut attrs: AttrBuf<7> = AttrBuf::new();
                     attrs.push(method.key_value());
                     attrs.push_opt(server_address);
@@ -306,7 +280,7 @@ impl ClientCall {
                     );
                     let attrs = attrs.as_slice();
                     instruments.duration.record(elapsed, attrs);
-                    if self.config.body_sizes {
+                    if self.config.shared.body_sizes {
                         if let Some(size) = request_body_size {
                             instruments.request_body_size.record(*size, attrs);
                         }
@@ -315,72 +289,45 @@ impl ClientCall {
                         }
                     }
                 }
-                if let Some(cx) = &self.cx {
-                    let span = cx.span();
-                    if self.recording {
-                        if let Some(error_type) = self.error_type.clone() {
-                            span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
-                            if self.status.is_some_and(|s| s >= 400) {
-                                span.set_status(Status::error(""));
-                            }
+                self.span.end(|span| {
+                    if let Some(error_type) = self.error_type.clone() {
+                        span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
+                        if self.status.is_some_and(|s| s >= 400) {
+                            span.set_status(Status::error(""));
                         }
                     }
-                    span.end();
-                }
+                });
             }
-            Protocol::Grpc {
-                method,
-                code,
-                message,
-            } => {
-                let code = code.unwrap_or(GrpcCode::Unknown);
+            Protocol::Grpc { method, grpc } => {
+                let code = grpc.code.unwrap_or(GrpcCode::Unknown);
                 let error_type: Option<Cow<'static, str>> = match &self.error_type {
                     Some(e) => Some(e.clone()),
                     None => code.is_client_error().then_some(Cow::Borrowed(code.as_str())),
                 };
-                if let Some(instruments) = &self.config.instruments {
-                    let mut attrs: AttrBuf<6> = AttrBuf::new();
-                    attrs.push(KeyValue::new(RPC_SYSTEM_NAME, RPC_SYSTEM_GRPC));
-                    attrs.push(KeyValue::new(RPC_METHOD, method.clone()));
-                    attrs.push(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
+                if let Some(instruments) = &self.config.shared.instruments {
+                    let mut attrs = grpc::duration_attributes(method, code, error_type.as_ref());
                     attrs.push_opt(server_address);
                     attrs.push_opt(server_port);
-                    attrs.push_opt(
-                        error_type
-                            .clone()
-                            .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
-                    );
                     instruments.rpc_duration.record(elapsed, attrs.as_slice());
                 }
-                if let Some(cx) = &self.cx {
-                    let span = cx.span();
-                    if self.recording {
-                        span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
-                        if let Some(error_type) = error_type {
-                            span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
-                            span.set_status(Status::error(message.take().unwrap_or_default()));
-                        }
-                    }
-                    span.end();
-                }
+                self.span
+                    .end(|span| grpc::set_final_status(span, code, error_type, grpc.message.take()));
             }
         }
     }
+}
 
+impl ClientCall {
+    /// Ends the call as abandoned: dropped before its response (or gRPC status) came.
     fn cancel(&mut self) {
-        if self.finished {
-            return;
-        }
         match &mut self.protocol {
             Protocol::Http { .. } => {
                 if self.status.is_none() && self.error_type.is_none() {
                     self.error_type = Some(Cow::Borrowed(ERROR_TYPE_CANCELLED));
                 }
             }
-            Protocol::Grpc { code, .. } => {
-                if code.is_none() {
-                    *code = Some(GrpcCode::Cancelled);
-                }
+            Protocol::Grpc { grpc, .. } => {
+                grpc.code.get_or_insert(GrpcCode::Cancelled);
             }
         }
         self.finish();
@@ -389,7 +336,7 @@ impl ClientCall {
 
 impl Drop for ClientCall {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.span.is_finished() {
             self.cancel();
         }
     }
@@ -401,8 +348,4 @@ fn scheme_value(scheme: &str) -> Value {
         "https" => Value::from("https"),
         other => Value::from(other.to_owned()),
     }
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }

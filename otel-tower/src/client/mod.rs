@@ -7,18 +7,23 @@
 //! counted in `http.request.resend_count` when a [`ResendCounter`] travels with the
 //! request ([`ResendTrackingLayer`]).
 
-mod body;
 mod call;
-mod future;
 mod layer;
 mod resend;
 mod service;
 mod template;
 
-pub use body::ResponseBody;
-pub use call::ERROR_TYPE_CANCELLED;
-pub use future::ResponseFuture;
+pub use crate::call::ERROR_TYPE_CANCELLED;
 pub use layer::HttpClientLayer;
 pub use resend::{ResendCounter, ResendTracking, ResendTrackingLayer};
 pub use service::HttpClient;
 pub use template::UrlTemplate;
+
+/// The response body of [`HttpClient`]. For gRPC calls it waits for the trailers,
+/// where the status of a normal response is, and ends the call there; other bodies
+/// pass through untouched.
+pub type ResponseBody<B> = crate::body::ResponseBody<B, call::ClientCall>;
+
+/// The response future of [`HttpClient`]: polls the transport with the client span as
+/// the current context and records the response head.
+pub type ResponseFuture<F> = crate::future::ResponseFuture<F, call::ClientCall>;

@@ -8,9 +8,10 @@ use opentelemetry::Context;
 use tower::Service;
 
 use super::call::ClientCall;
-use super::future::ResponseFuture;
 use super::layer::ClientConfig;
 use super::HttpClientLayer;
+use super::{ResponseBody, ResponseFuture};
+use crate::call::Call;
 use crate::propagation::inject_context;
 
 /// The service produced by [`HttpClientLayer`]: records each request it sends through
@@ -39,61 +40,12 @@ pub struct HttpClient<S> {
     config: Arc<ClientConfig>,
 }
 
-impl<S> HttpClient<S> {
-    pub(crate) fn from_parts(inner: S, config: Arc<ClientConfig>) -> Self {
-        Self { inner, config }
-    }
-
-    /// Wraps `inner` with a default [`HttpClientLayer`].
-    ///
-    /// ```
-    /// let client = otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async {
-    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
-    /// }));
-    /// # let _ = client;
-    /// ```
-    pub fn new(inner: S) -> Self {
-        tower::Layer::layer(&HttpClientLayer::new(), inner)
-    }
-
-    /// The wrapped service.
-    ///
-    /// ```
-    /// # let client = otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }));
-    /// let _inner = client.get_ref();
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    ///
-    /// ```
-    /// # let mut client = otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }));
-    /// let _inner = client.get_mut();
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    ///
-    /// ```
-    /// # let client = otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }));
-    /// let _inner = client.into_inner();
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for HttpClient<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpClient")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+define_service_wrapper!(
+    HttpClient,
+    HttpClientLayer,
+    ClientConfig,
+    "otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }))"
+);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpClient<S>
 where
@@ -102,7 +54,7 @@ where
     ReqBody: Body,
     ResBody: Body,
 {
-    type Response = Response<super::ResponseBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -114,28 +66,20 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let (mut parts, body) = req.into_parts();
-        if !otel_core::is_enabled() || (config.tracer.is_none() && config.instruments.is_none()) {
+        if !config.shared.is_active() {
             // Telemetry is off, but propagation is not: downstream services may still
             // record the trace.
             inject_context(&Context::current(), &mut parts.headers);
-            return ResponseFuture::new(self.inner.call(Request::from_parts(parts, body)), None);
+            return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
         }
-        if config.filter.as_ref().is_some_and(|f| !f(&parts)) {
-            return ResponseFuture::new(self.inner.call(Request::from_parts(parts, body)), None);
+        if !config.shared.records(&parts) {
+            return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
         }
         let call = ClientCall::start(config.clone(), &parts, body.size_hint().exact());
         match call.context() {
             Some(cx) => inject_context(cx, &mut parts.headers),
             None => inject_context(&Context::current(), &mut parts.headers),
         }
-        let req = Request::from_parts(parts, body);
-        let future = match call.context() {
-            Some(cx) => {
-                let _guard = cx.clone().attach();
-                self.inner.call(req)
-            }
-            None => self.inner.call(req),
-        };
-        ResponseFuture::new(future, Some(call))
+        ResponseFuture::start(&mut self.inner, Request::from_parts(parts, body), call)
     }
 }

@@ -3,7 +3,6 @@
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use http::header::{HeaderMap, HOST, USER_AGENT};
 use http::request::Parts;
@@ -13,21 +12,17 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanKind, Status, TraceContextExt,
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, NETWORK_PEER_ADDRESS,
-    NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION, RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_RESPONSE_STATUS_CODE,
-    RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
+    NETWORK_PEER_PORT, NETWORK_PROTOCOL_VERSION, RPC_METHOD, RPC_METHOD_ORIGINAL, RPC_SYSTEM_NAME,
+    SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 
 use super::layer::ServerConfig;
 use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, AttrBuf};
-use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
+use crate::call::{content_length, Call, CallSpan, ERROR_TYPE_CANCELLED};
+use crate::grpc::{self, CallStatus, GrpcCode, RPC_SYSTEM_GRPC};
 use crate::method::{MethodAttrs, OTHER};
 use crate::propagation::{extract_with_context, traceresponse_value, TRACERESPONSE_HEADER};
 use crate::url::{default_port, split_host_port};
-
-/// `error.type` when the response body was dropped before its end (the client went
-/// away, or a timeout above this layer gave up): low-cardinality, and distinct from
-/// every status code.
-pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
 
 enum Protocol {
     Http {
@@ -42,29 +37,25 @@ enum Protocol {
         /// implement it.
         method: Value,
         original: Value,
-        code: Option<GrpcCode>,
-        message: Option<String>,
+        grpc: CallStatus,
     },
 }
 
-/// The live telemetry of one request. Dropping it before [`ServerCall::finish`]
-/// records the request as cancelled.
-pub(crate) struct ServerCall {
+/// The live telemetry of one request. Dropping it before [`Call::finish`] records the
+/// request as cancelled.
+pub struct ServerCall {
     config: Arc<ServerConfig>,
-    cx: Option<Context>,
-    recording: bool,
-    start: Instant,
+    span: CallSpan,
     protocol: Protocol,
     status: Option<u16>,
     error_type: Option<Cow<'static, str>>,
     response_body_size: u64,
     counted_active: bool,
-    finished: bool,
 }
 
 impl ServerCall {
     pub(crate) fn start(config: Arc<ServerConfig>, parts: &Parts) -> Self {
-        let start = Instant::now();
+        let span = CallSpan::begin();
         let is_grpc = grpc::is_grpc(&parts.headers);
         let protocol = if is_grpc {
             let (method, original) = match grpc::method_of(parts.uri.path()) {
@@ -77,8 +68,7 @@ impl ServerCall {
             Protocol::Grpc {
                 method,
                 original,
-                code: None,
-                message: None,
+                grpc: CallStatus::default(),
             }
         } else {
             let route = config
@@ -88,7 +78,7 @@ impl ServerCall {
                 .map(cow_value)
                 .or_else(|| axum_route(parts));
             Protocol::Http {
-                method: config.known_methods.classify(&parts.method),
+                method: config.shared.known_methods.classify(&parts.method),
                 scheme: scheme_of(parts),
                 route,
                 version: protocol_version(parts.version),
@@ -98,28 +88,24 @@ impl ServerCall {
 
         let mut call = Self {
             config,
-            cx: None,
-            recording: false,
-            start,
+            span,
             protocol,
             status: None,
             error_type: None,
             response_body_size: 0,
             counted_active: false,
-            finished: false,
         };
         if let (Some(instruments), Protocol::Http { method, scheme, .. }, true) = (
-            &call.config.instruments,
+            &call.config.shared.instruments,
             &call.protocol,
             call.config.active_requests,
         ) {
             instruments.active_requests.add(1, &active_attrs(method, scheme));
             call.counted_active = true;
         }
-        if let Some(tracer) = call.config.tracer.clone() {
+        if let Some(tracer) = call.config.shared.tracer.clone() {
             let cx = call.start_span(&tracer, parts);
-            call.recording = cx.span().is_recording();
-            call.cx = Some(cx);
+            call.span.started(cx);
         }
         call
     }
@@ -165,7 +151,7 @@ impl ServerCall {
                 }
                 attributes.push(KeyValue::new(URL_PATH, parts.uri.path().to_owned()));
                 if let Some(query) = parts.uri.query() {
-                    let redacted = self.config.sensitive_query.redact(query).into_owned();
+                    let redacted = self.config.shared.sensitive_query.redact(query).into_owned();
                     attributes.push(KeyValue::new(URL_QUERY, redacted));
                 }
                 attributes.push(KeyValue::new(URL_SCHEME, scheme.clone()));
@@ -226,6 +212,7 @@ impl ServerCall {
         }
         let is_grpc = matches!(self.protocol, Protocol::Grpc { .. });
         self.config
+            .shared
             .request_headers
             .capture(&parts.headers, is_grpc, &mut attributes);
 
@@ -238,108 +225,87 @@ impl ServerCall {
         let span = tracer.build_with_context(builder, &parent);
         parent.with_span(span)
     }
+}
 
-    /// The context holding the server span, made current while the inner service runs.
-    pub(crate) fn context(&self) -> Option<&Context> {
-        self.cx.as_ref()
+impl Call for ServerCall {
+    fn context(&self) -> Option<&Context> {
+        self.span.context()
     }
 
-    /// Records the response head. Returns `true` when nothing more is to come (the body
-    /// is already at its end), so the caller can finish at once.
-    pub(crate) fn on_response<B>(&mut self, response: &mut Response<B>) {
+    /// Complete when nothing more is to come: the body is already at its end.
+    fn on_response<B: http_body::Body>(&mut self, response: &mut Response<B>) -> bool {
         let status = response.status();
         self.status = Some(status.as_u16());
-        let mut span_attributes: Vec<KeyValue> = Vec::new();
-        match &mut self.protocol {
+        let is_grpc = match &mut self.protocol {
             Protocol::Http { .. } => {
                 if status.is_server_error() {
                     self.error_type = Some(status_error_type(status.as_u16()));
                 }
+                false
             }
-            Protocol::Grpc { code, message, .. } => {
-                // Trailers-Only responses carry the status in the headers; otherwise it
-                // arrives in the trailers.
-                if let Some(c) = GrpcCode::from_headers(response.headers()) {
-                    *code = Some(c);
-                    *message = grpc::message(response.headers());
-                } else if !status.is_success() {
-                    *code = Some(GrpcCode::from_http_status(status));
-                }
+            Protocol::Grpc { grpc, .. } => {
+                grpc.on_head(status, response.headers());
+                true
             }
-        }
-        if self.recording {
-            let is_grpc = matches!(self.protocol, Protocol::Grpc { .. });
+        };
+        self.span.if_recording(|span| {
+            let mut attributes: Vec<KeyValue> = Vec::new();
             if !is_grpc {
-                span_attributes.push(KeyValue::new(
+                attributes.push(KeyValue::new(
                     HTTP_RESPONSE_STATUS_CODE,
                     i64::from(status.as_u16()),
                 ));
             }
             self.config
+                .shared
                 .response_headers
-                .capture(response.headers(), is_grpc, &mut span_attributes);
-            if let Some(cx) = &self.cx {
-                if !span_attributes.is_empty() {
-                    cx.span().set_attributes(span_attributes);
-                }
+                .capture(response.headers(), is_grpc, &mut attributes);
+            if !attributes.is_empty() {
+                span.set_attributes(attributes);
             }
-        }
+        });
         if self.config.traceresponse {
             if let Some(value) = self
-                .cx
-                .as_ref()
+                .span
+                .context()
                 .and_then(|cx| traceresponse_value(cx.span().span_context()))
             {
                 response.headers_mut().insert(TRACERESPONSE_HEADER, value);
             }
         }
+        response.body().is_end_stream()
     }
 
-    /// The inner service failed instead of producing a response.
-    pub(crate) fn on_service_error(&mut self, type_name: &'static str, message: String) {
+    fn on_error(&mut self, type_name: &'static str, message: String) {
         self.error_type = Some(Cow::Borrowed(type_name));
-        if let Protocol::Grpc { code, .. } = &mut self.protocol {
-            *code = Some(GrpcCode::Unknown);
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
+            grpc.code = Some(GrpcCode::Unknown);
         }
-        if self.recording {
-            if let Some(cx) = &self.cx {
-                cx.span().set_status(Status::error(message));
-            }
-        }
+        self.span.set_error(message);
     }
 
-    pub(crate) fn on_data(&mut self, bytes: usize) {
+    fn on_data(&mut self, bytes: usize) {
         self.response_body_size = self.response_body_size.saturating_add(bytes as u64);
     }
 
-    pub(crate) fn on_trailers(&mut self, trailers: &HeaderMap) {
-        if let Protocol::Grpc { code, message, .. } = &mut self.protocol {
-            if code.is_none() {
-                *code = GrpcCode::from_headers(trailers);
-                *message = grpc::message(trailers);
-            }
+    fn on_trailers(&mut self, trailers: &HeaderMap) {
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
+            grpc.on_trailers(trailers);
         }
     }
 
-    /// The response body failed while being produced.
-    pub(crate) fn on_body_error(&mut self, type_name: &'static str, message: String) {
+    fn on_body_error(&mut self, type_name: &'static str, message: String) {
         self.error_type = Some(Cow::Borrowed(type_name));
-        if let Protocol::Grpc { code, .. } = &mut self.protocol {
-            code.get_or_insert(GrpcCode::Unknown);
+        if let Protocol::Grpc { grpc, .. } = &mut self.protocol {
+            grpc.code.get_or_insert(GrpcCode::Unknown);
         }
-        if self.recording {
-            if let Some(cx) = &self.cx {
-                cx.span().set_status(Status::error(message));
-            }
-        }
+        self.span.set_error(message);
     }
 
-    /// Ends the span and records the metrics. Idempotent.
-    pub(crate) fn finish(&mut self) {
-        if std::mem::replace(&mut self.finished, true) {
+    fn finish(&mut self) {
+        let Some(elapsed) = self.span.finish() else {
             return;
-        }
-        let elapsed = self.start.elapsed().as_secs_f64();
+        };
         match &mut self.protocol {
             Protocol::Http {
                 method,
@@ -348,7 +314,7 @@ impl ServerCall {
                 version,
                 request_body_size,
             } => {
-                if let Some(instruments) = &self.config.instruments {
+                if let Some(instruments) = &self.config.shared.instruments {
                     let mut buf: AttrBuf<6>;
                     let common;
                     let attrs: &[KeyValue] = match (self.status, &*route, &*version, &self.error_type) {
@@ -382,7 +348,7 @@ impl ServerCall {
                         }
                     };
                     instruments.duration.record(elapsed, attrs);
-                    if self.config.body_sizes {
+                    if self.config.shared.body_sizes {
                         if let Some(size) = request_body_size {
                             instruments.request_body_size.record(*size, attrs);
                         }
@@ -394,27 +360,22 @@ impl ServerCall {
                         instruments.active_requests.add(-1, &active_attrs(method, scheme));
                     }
                 }
-                if let Some(cx) = &self.cx {
-                    let span = cx.span();
-                    if self.recording {
-                        if let Some(error_type) = self.error_type.clone() {
-                            span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
-                            if self.status.is_some_and(|s| s >= 500) {
-                                span.set_status(Status::error(""));
-                            }
+                self.span.end(|span| {
+                    if let Some(error_type) = self.error_type.clone() {
+                        span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
+                        if self.status.is_some_and(|s| s >= 500) {
+                            span.set_status(Status::error(""));
                         }
                     }
-                    span.end();
-                }
+                });
             }
             Protocol::Grpc {
                 method,
                 original,
-                code,
-                message,
+                grpc,
             } => {
                 // A body that ended without any status is a broken call.
-                let code = code.unwrap_or(if self.error_type.is_some() {
+                let code = grpc.code.unwrap_or(if self.error_type.is_some() {
                     GrpcCode::Unknown
                 } else {
                     GrpcCode::Cancelled
@@ -423,67 +384,44 @@ impl ServerCall {
                     // The server does not know this method: the conventions want
                     // `_OTHER` with the original name, and the span named `grpc`.
                     *method = Value::from(OTHER);
-                    if let Some(cx) = &self.cx {
-                        cx.span().update_name(RPC_SYSTEM_GRPC);
-                    }
+                    self.span.if_recording(|span| span.update_name(RPC_SYSTEM_GRPC));
                 }
                 let error_type: Option<Cow<'static, str>> = if code.is_server_error() {
                     Some(Cow::Borrowed(code.as_str()))
                 } else {
                     None
                 };
-                if let Some(instruments) = &self.config.instruments {
-                    let mut attrs: AttrBuf<4> = AttrBuf::new();
-                    attrs.push(KeyValue::new(RPC_SYSTEM_NAME, RPC_SYSTEM_GRPC));
-                    attrs.push(KeyValue::new(RPC_METHOD, method.clone()));
-                    attrs.push(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
-                    attrs.push_opt(
-                        error_type
-                            .clone()
-                            .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
-                    );
+                if let Some(instruments) = &self.config.shared.instruments {
+                    let attrs = grpc::duration_attributes(method, code, error_type.as_ref());
                     instruments.rpc_duration.record(elapsed, attrs.as_slice());
                 }
-                if let Some(cx) = &self.cx {
-                    let span = cx.span();
-                    if self.recording {
-                        span.set_attribute(KeyValue::new(RPC_METHOD, method.clone()));
-                        if method.as_str() == OTHER {
-                            span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, original.clone()));
-                        }
-                        span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, code.as_str()));
-                        if let Some(error_type) = error_type {
-                            span.set_attribute(KeyValue::new(ERROR_TYPE, cow_value(error_type)));
-                            span.set_status(Status::error(message.take().unwrap_or_default()));
-                        }
+                self.span.end(|span| {
+                    span.set_attribute(KeyValue::new(RPC_METHOD, method.clone()));
+                    if method.as_str() == OTHER {
+                        span.set_attribute(KeyValue::new(RPC_METHOD_ORIGINAL, original.clone()));
                     }
-                    span.end();
-                }
+                    grpc::set_final_status(span, code, error_type, grpc.message.take());
+                });
             }
         }
     }
+}
 
+impl ServerCall {
     /// Ends the call as abandoned: the response (or its body) was dropped unfinished.
     fn cancel(&mut self) {
-        if self.finished {
-            return;
-        }
         match &mut self.protocol {
             Protocol::Http { .. } => {
                 if self.error_type.is_none() {
                     self.error_type = Some(Cow::Borrowed(ERROR_TYPE_CANCELLED));
                 }
-                if self.recording {
-                    if let Some(cx) = &self.cx {
-                        cx.span()
-                            .set_status(Status::error("response dropped before it was completely sent"));
-                    }
-                }
+                self.span
+                    .set_error("response dropped before it was completely sent");
             }
-            Protocol::Grpc { code, .. } => {
+            Protocol::Grpc { grpc, .. } => {
                 // Whatever the headers promised, the call did not complete.
-                if code.is_none_or(|c| c == GrpcCode::Ok) {
-                    *code = Some(GrpcCode::Cancelled);
+                if grpc.code.is_none_or(|c| c == GrpcCode::Ok) {
+                    grpc.code = Some(GrpcCode::Cancelled);
                 }
             }
         }
@@ -493,7 +431,7 @@ impl ServerCall {
 
 impl Drop for ServerCall {
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.span.is_finished() {
             self.cancel();
         }
     }
@@ -512,16 +450,6 @@ fn scheme_of(parts: &Parts) -> Value {
         Some("https") => Value::from("https"),
         Some(other) => Value::from(other.to_owned()),
     }
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// `server.address`/`server.port`: the URI authority (HTTP/2 `:authority`, absolute

@@ -21,14 +21,19 @@
 //! - `http.server.request.body.size` comes from `Content-Length` (the request body is
 //!   not wrapped, so routers such as axum keep their body type).
 
-mod body;
 mod call;
-mod future;
 mod layer;
 mod service;
 
-pub use body::ResponseBody;
-pub use call::ERROR_TYPE_CANCELLED;
-pub use future::ResponseFuture;
+pub use crate::call::ERROR_TYPE_CANCELLED;
 pub use layer::HttpServerLayer;
 pub use service::HttpServer;
+
+/// The response body of [`HttpServer`]: counts the bytes sent and ends the request's
+/// span and duration at the last frame, at the trailers (where gRPC puts its status),
+/// at an error, or, when dropped before its end, with `error.type = "cancelled"`.
+pub type ResponseBody<B> = crate::body::ResponseBody<B, call::ServerCall>;
+
+/// The response future of [`HttpServer`]: polls the inner future with the server span
+/// as the current context, then hands the request's telemetry to the [`ResponseBody`].
+pub type ResponseFuture<F> = crate::future::ResponseFuture<F, call::ServerCall>;

@@ -6,9 +6,9 @@ use http::{Request, Response};
 use tower::Service;
 
 use super::call::ServerCall;
-use super::future::ResponseFuture;
 use super::layer::ServerConfig;
 use super::HttpServerLayer;
+use super::{ResponseBody, ResponseFuture};
 
 /// The service produced by [`HttpServerLayer`]: records each request it passes to the
 /// inner service.
@@ -33,64 +33,12 @@ pub struct HttpServer<S> {
     config: Arc<ServerConfig>,
 }
 
-impl<S> HttpServer<S> {
-    pub(crate) fn from_parts(inner: S, config: Arc<ServerConfig>) -> Self {
-        Self { inner, config }
-    }
-
-    /// Wraps `inner` with a default [`HttpServerLayer`].
-    ///
-    /// ```
-    /// use otel_tower::HttpServer;
-    /// use tower::service_fn;
-    ///
-    /// let svc = HttpServer::new(service_fn(|req: http::Request<()>| async move {
-    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
-    /// }));
-    /// # let _ = svc;
-    /// ```
-    pub fn new(inner: S) -> Self {
-        tower::Layer::layer(&HttpServerLayer::new(), inner)
-    }
-
-    /// The wrapped service.
-    ///
-    /// ```
-    /// # let svc = otel_tower::HttpServer::new(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) }));
-    /// let _inner = svc.get_ref();
-    /// ```
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The wrapped service, mutably.
-    ///
-    /// ```
-    /// # let mut svc = otel_tower::HttpServer::new(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) }));
-    /// let _inner = svc.get_mut();
-    /// ```
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Unwraps the inner service.
-    ///
-    /// ```
-    /// # let svc = otel_tower::HttpServer::new(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) }));
-    /// let _inner = svc.into_inner();
-    /// ```
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
-}
-
-impl<S: fmt::Debug> fmt::Debug for HttpServer<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpServer")
-            .field("inner", &self.inner)
-            .finish_non_exhaustive()
-    }
-}
+define_service_wrapper!(
+    HttpServer,
+    HttpServerLayer,
+    ServerConfig,
+    "otel_tower::HttpServer::new(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) }))"
+);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpServer<S>
 where
@@ -98,7 +46,7 @@ where
     S::Error: fmt::Display,
     ResBody: http_body::Body,
 {
-    type Response = Response<super::ResponseBody<ResBody>>;
+    type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
     type Future = ResponseFuture<S::Future>;
 
@@ -109,24 +57,14 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
-        let enabled = (config.tracer.is_some() || config.instruments.is_some()) && otel_core::is_enabled();
-        if !enabled {
-            return ResponseFuture::new(self.inner.call(req), None);
+        if !config.shared.is_active() {
+            return ResponseFuture::untracked(self.inner.call(req));
         }
         let (parts, body) = req.into_parts();
-        if config.filter.as_ref().is_some_and(|f| !f(&parts)) {
-            return ResponseFuture::new(self.inner.call(Request::from_parts(parts, body)), None);
+        if !config.shared.records(&parts) {
+            return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
         }
         let call = ServerCall::start(config.clone(), &parts);
-        let req = Request::from_parts(parts, body);
-        // Work the inner service does synchronously in `call` belongs to the span too.
-        let future = match call.context() {
-            Some(cx) => {
-                let _guard = cx.clone().attach();
-                self.inner.call(req)
-            }
-            None => self.inner.call(req),
-        };
-        ResponseFuture::new(future, Some(call))
+        ResponseFuture::start(&mut self.inner, Request::from_parts(parts, body), call)
     }
 }

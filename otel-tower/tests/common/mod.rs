@@ -46,6 +46,15 @@ pub fn get_req(uri: String) -> http::Request<Full<Bytes>> {
         .expect("request")
 }
 
+/// An empty-bodied request with any method, including extension ones (`PURGE`).
+pub fn method_req(method: &str, uri: String) -> http::Request<Full<Bytes>> {
+    http::Request::builder()
+        .method(http::Method::from_bytes(method.as_bytes()).expect("method"))
+        .uri(uri)
+        .body(Full::new(Bytes::new()))
+        .expect("request")
+}
+
 /// Sends `req` through `client` and reads the whole body.
 pub async fn send<S, B>(
     client: &S,

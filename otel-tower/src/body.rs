@@ -1,3 +1,6 @@
+//! The response body both layers return: reports frames to the request's [`Call`] and
+//! ends it at the body's end.
+
 use std::fmt;
 use std::pin::Pin;
 use std::task::{ready, Context as TaskContext, Poll};
@@ -5,23 +8,25 @@ use std::task::{ready, Context as TaskContext, Poll};
 use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
-use super::call::ServerCall;
 use crate::attrs::error_type_name;
+use crate::call::Call;
 
 pin_project_lite::pin_project! {
-    /// The response body of [`HttpServer`](super::HttpServer): counts the bytes sent and
-    /// ends the request's span and duration at the last frame, at the trailers (where
-    /// gRPC puts its status), at an error, or when dropped before the end.
-    pub struct ResponseBody<B> {
+    /// A response body that tells the request's telemetry `C` about each frame and ends
+    /// it at the last data frame, at the trailers (where gRPC puts its status), at an
+    /// error, or, when dropped before any of these, as cancelled.
+    ///
+    /// Named through the aliases [`server::ResponseBody`](crate::server::ResponseBody)
+    /// and [`client::ResponseBody`](crate::client::ResponseBody).
+    pub struct ResponseBody<B, C> {
         #[pin]
         inner: B,
-        call: Option<ServerCall>,
+        call: Option<C>,
     }
-
 }
 
-impl<B> ResponseBody<B> {
-    pub(crate) fn tracked(inner: B, call: ServerCall) -> Self {
+impl<B, C> ResponseBody<B, C> {
+    pub(crate) fn tracked(inner: B, call: C) -> Self {
         Self {
             inner,
             call: Some(call),
@@ -33,7 +38,7 @@ impl<B> ResponseBody<B> {
     }
 }
 
-impl<B> fmt::Debug for ResponseBody<B> {
+impl<B, C> fmt::Debug for ResponseBody<B, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseBody")
             .field("recording", &self.call.is_some())
@@ -41,10 +46,11 @@ impl<B> fmt::Debug for ResponseBody<B> {
     }
 }
 
-impl<B> Body for ResponseBody<B>
+impl<B, C> Body for ResponseBody<B, C>
 where
     B: Body,
     B::Error: fmt::Display,
+    C: Call,
 {
     type Data = B::Data;
     type Error = B::Error;
@@ -59,17 +65,20 @@ where
             return Poll::Ready(frame);
         };
         let done = match &frame {
-            Some(Ok(frame)) => {
-                if let Some(data) = frame.data_ref() {
-                    call.on_data(data.remaining());
-                    this.inner.is_end_stream()
-                } else if let Some(trailers) = frame.trailers_ref() {
+            Some(Ok(frame)) => match frame.trailers_ref() {
+                Some(trailers) => {
                     call.on_trailers(trailers);
                     true
-                } else {
-                    false
                 }
-            }
+                None => {
+                    if let Some(data) = frame.data_ref() {
+                        call.on_data(data.remaining());
+                    }
+                    // Servers stop polling a body that reports its end, so this frame
+                    // may be the last thing anyone sees of it.
+                    this.inner.is_end_stream()
+                }
+            },
             Some(Err(error)) => {
                 call.on_body_error(error_type_name::<B::Error>(), error.to_string());
                 true

@@ -1,0 +1,111 @@
+//! The options both layers share. The public setters that change them are generated
+//! for each layer by [`shared_layer_options!`](crate::macros).
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::request::Parts;
+use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
+use opentelemetry::metrics::Meter;
+
+use crate::headers::HeaderCapture;
+use crate::instruments::{meter_from, tracer_from, Instruments};
+use crate::method::KnownMethods;
+use crate::url::SensitiveQuery;
+
+pub(crate) type PartsPredicate = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
+
+/// The part of a layer's configuration that the server and the client have in common;
+/// `I` is the side's set of instruments.
+#[derive(Clone)]
+pub(crate) struct SharedConfig<I> {
+    pub(crate) tracer: Option<Arc<BoxedTracer>>,
+    pub(crate) instruments: Option<I>,
+    pub(crate) known_methods: KnownMethods,
+    /// Set by the `known_methods` setter, which then wins over the environment.
+    known_methods_explicit: bool,
+    pub(crate) sensitive_query: SensitiveQuery,
+    pub(crate) request_headers: HeaderCapture,
+    pub(crate) response_headers: HeaderCapture,
+    pub(crate) filter: Option<PartsPredicate>,
+    pub(crate) body_sizes: bool,
+}
+
+impl<I: Instruments> SharedConfig<I> {
+    /// Traces and metrics through the global providers, known methods from the process
+    /// environment.
+    pub(crate) fn new() -> Self {
+        Self {
+            tracer: Some(Arc::new(global_tracer())),
+            instruments: Some(I::new(&meter_from(None))),
+            known_methods: KnownMethods::from_env(&|name| std::env::var(name).ok()),
+            known_methods_explicit: false,
+            sensitive_query: SensitiveQuery::default(),
+            request_headers: HeaderCapture::default(),
+            response_headers: HeaderCapture::default(),
+            filter: None,
+            body_sizes: false,
+        }
+    }
+
+    /// Whether a request is recorded at all: something is on for this layer, and
+    /// telemetry is enabled process-wide.
+    #[inline]
+    pub(crate) fn is_active(&self) -> bool {
+        (self.tracer.is_some() || self.instruments.is_some()) && otel_core::is_enabled()
+    }
+
+    /// Whether the filter lets this request through.
+    #[inline]
+    pub(crate) fn records(&self, parts: &Parts) -> bool {
+        self.filter.as_ref().is_none_or(|f| f(parts))
+    }
+
+    pub(crate) fn set_traces(&mut self, enabled: bool) {
+        if !enabled {
+            self.tracer = None;
+        } else if self.tracer.is_none() {
+            self.tracer = Some(Arc::new(global_tracer()));
+        }
+    }
+
+    pub(crate) fn set_metrics(&mut self, enabled: bool) {
+        if !enabled {
+            self.instruments = None;
+        } else if self.instruments.is_none() {
+            self.instruments = Some(I::new(&meter_from(None)));
+        }
+    }
+
+    pub(crate) fn set_tracer(&mut self, tracer: BoxedTracer) {
+        self.tracer = Some(Arc::new(tracer));
+    }
+
+    pub(crate) fn set_meter(&mut self, meter: &Meter) {
+        self.instruments = Some(I::new(meter));
+    }
+
+    pub(crate) fn set_known_methods(&mut self, known: KnownMethods) {
+        self.known_methods = known;
+        self.known_methods_explicit = true;
+    }
+
+    /// Re-reads the variables through `lookup`; explicit builder values win.
+    pub(crate) fn read_env(&mut self, lookup: &dyn Fn(&str) -> Option<String>) {
+        if !self.known_methods_explicit {
+            self.known_methods = KnownMethods::from_env(lookup);
+        }
+    }
+
+    /// The shared fields of a layer's `Debug` output.
+    pub(crate) fn debug_fields(&self, f: &mut fmt::DebugStruct<'_, '_>) {
+        f.field("traces", &self.tracer.is_some())
+            .field("metrics", &self.instruments.is_some())
+            .field("body_size_metrics", &self.body_sizes)
+            .field("filter", &self.filter.is_some());
+    }
+}
+
+fn global_tracer() -> BoxedTracer {
+    tracer_from::<GlobalTracerProvider>(None)
+}
