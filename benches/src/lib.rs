@@ -1,6 +1,8 @@
 //! Shared fixtures for the benchmarks: exporters that discard but count, so every
 //! result can state how many spans were really exported.
 
+pub mod raw_layer;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 

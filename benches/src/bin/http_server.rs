@@ -9,7 +9,10 @@
 //!   `BatchSpanProcessor` with its defaults — queue 2048, batch 512, own thread — into a
 //!   discarding, counting exporter, `AlwaysOn` via the parent-based default, and an
 //!   `SdkMeterProvider` whose `ManualReader` is never collected; W3C propagator), or
-//!   `traces` / `metrics`: the same layer with only that signal on, to split the cost.
+//!   `traces` / `metrics`: the same layer with only that signal on, to split the cost,
+//!   or `hand`: the minimal hand-written raw-OpenTelemetry layer
+//!   (`otel_benches::raw_layer`, one span and one histogram, ended at the headers) on
+//!   the same pipeline, the reference the issue compares with.
 //! - `PORT`: on 127.0.0.1 (0 picks one; the address is printed on stderr).
 //! - `SECS`: shut down gracefully after this many seconds, flush, and print
 //!   `[check] CASE: requests=N spans_exported=M` on stderr, so a throughput figure can
@@ -29,7 +32,7 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use otel_benches::DiscardExporter;
 
-const USAGE: &str = "usage: http_server bare|otel|traces|metrics PORT [SECS]";
+const USAGE: &str = "usage: http_server bare|otel|traces|metrics|hand PORT [SECS]";
 
 static REQUESTS: AtomicU64 = AtomicU64::new(0);
 
@@ -39,6 +42,7 @@ enum Case {
     Otel,
     Traces,
     Metrics,
+    Hand,
 }
 
 impl Case {
@@ -48,6 +52,7 @@ impl Case {
             "otel" => Self::Otel,
             "traces" => Self::Traces,
             "metrics" => Self::Metrics,
+            "hand" => Self::Hand,
             _ => return None,
         })
     }
@@ -58,6 +63,7 @@ impl Case {
             Self::Otel => "otel",
             Self::Traces => "traces",
             Self::Metrics => "metrics",
+            Self::Hand => "hand",
         }
     }
 }
@@ -135,6 +141,7 @@ fn app(case: Case) -> Router {
         Case::Otel => router.layer(layer()),
         Case::Traces => router.layer(layer().metrics(false)),
         Case::Metrics => router.layer(layer().traces(false)),
+        Case::Hand => router.layer(otel_benches::raw_layer::RawLayer::new()),
     }
 }
 
