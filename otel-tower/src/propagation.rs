@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::{global, Context};
 
@@ -530,22 +530,6 @@ fn global_fields(headers: &HeaderMap) -> Fields {
     })
 }
 
-/// Sets request headers from the global propagator, replacing existing values.
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        // A propagator producing a name or value that is not a valid header is a bug in
-        // that propagator; the request must still go out.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
 /// Injects `cx` into outgoing request headers with the global propagator.
 ///
 /// Two W3C details are fixed after the propagator ran: an empty `tracestate` is not
@@ -566,7 +550,9 @@ impl Injector for HeaderInjector<'_> {
 /// assert!(headers.get("tracestate").is_none());
 /// ```
 pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
-    global::get_text_map_propagator(|p| p.inject_context(cx, &mut HeaderInjector(headers)));
+    global::get_text_map_propagator(|p| {
+        p.inject_context(cx, &mut otel_core::propagation::HeaderInjector(headers))
+    });
     let tracestate = TRACESTATE_HEADER;
     if headers.get(&tracestate).is_some_and(|v| v.is_empty()) {
         headers.remove(&tracestate);
