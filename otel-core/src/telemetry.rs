@@ -662,7 +662,7 @@ fn build(
                     let exporter = crate::export::otlp::metric_exporter(&config.otlp_metrics, rt)?;
                     let timeout = config.metric_export_timeout.min(config.otlp_metrics.timeout);
                     shutdown_timeout = shutdown_timeout.max(timeout + Duration::from_millis(500));
-                    let counted = crate::export::otlp::Counted {
+                    let counted = crate::export::stats::Counted {
                         inner: exporter,
                         executor: Executor::Tokio(rt.handle().clone()),
                         timeout,
@@ -676,8 +676,14 @@ fn build(
                 }
             }
             ExporterKind::Console => {
+                let counted = crate::export::stats::Counted {
+                    inner: crate::export::console::ConsoleMetricExporter::builder().build(),
+                    executor: Executor::Inline,
+                    timeout: config.metric_export_timeout,
+                    stats: stats.metrics.clone(),
+                };
                 meter = meter.with_reader(
-                    PeriodicReader::builder(crate::export::console::ConsoleMetricExporter::builder().build())
+                    PeriodicReader::builder(counted)
                         .with_interval(config.metric_export_interval)
                         .build(),
                 );
@@ -728,7 +734,7 @@ fn build(
                     let exporter = crate::export::otlp::log_exporter(&config.otlp_logs, rt)?;
                     let timeout = config.log_batch.export_timeout.min(config.otlp_logs.timeout);
                     shutdown_timeout = shutdown_timeout.max(timeout + Duration::from_millis(500));
-                    let counted = crate::export::otlp::Counted {
+                    let counted = crate::export::stats::Counted {
                         inner: exporter,
                         executor: Executor::Tokio(rt.handle().clone()),
                         timeout,
@@ -744,7 +750,13 @@ fn build(
             ExporterKind::Console => {
                 let mut batch = config.log_batch;
                 batch.scheduled_delay = batch.scheduled_delay.min(CONSOLE_DELAY);
-                BatchLogProcessor::builder(crate::export::console::ConsoleLogExporter::builder().build())
+                let counted = crate::export::stats::Counted {
+                    inner: crate::export::console::ConsoleLogExporter::builder().build(),
+                    executor: Executor::Inline,
+                    timeout: batch.export_timeout,
+                    stats: stats.logs.clone(),
+                };
+                BatchLogProcessor::builder(counted)
                     .with_batch_config(log_batch_config(&batch))
                     .build()
             }

@@ -1,19 +1,8 @@
-//! OTLP exporters built from the resolved configuration, and the wrappers that run them
-//! on the export runtime with a deadline and count their successes and failures.
+//! OTLP exporters built from the resolved configuration (the export runtime and the
+//! counting wrapper, `stats::Counted`, drive them).
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::logs::{LogBatch, LogExporter};
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::Resource;
-
-use super::stats::SignalStats;
 use crate::config::{Compression, OtlpConfig, Protocol};
-use crate::runtime::{Executor, ExportRuntime};
+use crate::runtime::ExportRuntime;
 use crate::{Error, ErrorKind};
 
 fn build_error(signal: &str, cfg: &OtlpConfig, e: impl std::fmt::Display) -> Error {
@@ -112,73 +101,4 @@ pub(crate) fn log_exporter(
     rt: &ExportRuntime,
 ) -> Result<opentelemetry_otlp::LogExporter, Error> {
     build_exporter!("logs", opentelemetry_otlp::LogExporter, cfg, rt)
-}
-
-/// Runs an exporter's futures through an [`Executor`] with a deadline and records the
-/// outcome in the signal's counters.
-#[derive(Debug)]
-pub(crate) struct Counted<E> {
-    pub(crate) inner: E,
-    pub(crate) executor: Executor,
-    pub(crate) timeout: Duration,
-    pub(crate) stats: Arc<SignalStats>,
-}
-
-impl<E> Counted<E> {
-    fn record(&self, what: &str, items: usize, outcome: Option<OTelSdkResult>) -> OTelSdkResult {
-        match outcome {
-            Some(Ok(())) => {
-                self.stats.record_success(items);
-                Ok(())
-            }
-            Some(Err(e)) => {
-                self.stats
-                    .record_failure(items, format!("{what} export failed: {e}"));
-                Err(e)
-            }
-            None => {
-                self.stats.record_failure(
-                    items,
-                    format!("{what} export timed out after {} ms", self.timeout.as_millis()),
-                );
-                Err(OTelSdkError::Timeout(self.timeout))
-            }
-        }
-    }
-}
-
-impl<E: PushMetricExporter> PushMetricExporter for Counted<E> {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let items = metrics.scope_metrics().map(|s| s.metrics().count()).sum();
-        let outcome = self.executor.run(self.timeout, self.inner.export(metrics));
-        self.record("metric", items, outcome)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.inner.temporality()
-    }
-}
-
-impl<E: LogExporter> LogExporter for Counted<E> {
-    async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
-        let items = batch.iter().count();
-        let outcome = self.executor.run(self.timeout, self.inner.export(batch));
-        self.record("log", items, outcome)
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
 }
