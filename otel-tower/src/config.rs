@@ -2,7 +2,7 @@
 //! for each layer by [`shared_layer_options!`](crate::macros).
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
@@ -19,8 +19,12 @@ pub(crate) type PartsPredicate = Arc<dyn Fn(&Parts) -> bool + Send + Sync>;
 /// `I` is the side's set of instruments.
 #[derive(Clone)]
 pub(crate) struct SharedConfig<I> {
-    pub(crate) tracer: Option<Arc<BoxedTracer>>,
-    pub(crate) instruments: Option<I>,
+    /// Taken from `opentelemetry::global` at the first request rather than when the
+    /// layer is built, so a layer built before `otel_core::init()` (or before a test
+    /// installs its providers) still records into them. Set up front when the user
+    /// passes a provider.
+    tracer: Option<Arc<OnceLock<BoxedTracer>>>,
+    instruments: Option<Arc<OnceLock<I>>>,
     pub(crate) known_methods: KnownMethods,
     /// Set by the `known_methods` setter, which then wins over the environment.
     known_methods_explicit: bool,
@@ -36,8 +40,8 @@ impl<I: Instruments> SharedConfig<I> {
     /// environment.
     pub(crate) fn new() -> Self {
         Self {
-            tracer: Some(Arc::new(global_tracer())),
-            instruments: Some(I::new(&meter_from(None))),
+            tracer: Some(Arc::default()),
+            instruments: Some(Arc::default()),
             known_methods: KnownMethods::from_env(&|name| std::env::var(name).ok()),
             known_methods_explicit: false,
             sensitive_query: SensitiveQuery::default(),
@@ -46,6 +50,20 @@ impl<I: Instruments> SharedConfig<I> {
             filter: None,
             body_sizes: false,
         }
+    }
+
+    /// The tracer, or `None` when traces are off for this layer.
+    #[inline]
+    pub(crate) fn tracer(&self) -> Option<&BoxedTracer> {
+        self.tracer.as_ref().map(|cell| cell.get_or_init(global_tracer))
+    }
+
+    /// The instruments, or `None` when metrics are off for this layer.
+    #[inline]
+    pub(crate) fn instruments(&self) -> Option<&I> {
+        self.instruments
+            .as_ref()
+            .map(|cell| cell.get_or_init(|| I::new(&meter_from(None))))
     }
 
     /// Whether a request is recorded at all: something is on for this layer, and
@@ -65,7 +83,7 @@ impl<I: Instruments> SharedConfig<I> {
         if !enabled {
             self.tracer = None;
         } else if self.tracer.is_none() {
-            self.tracer = Some(Arc::new(global_tracer()));
+            self.tracer = Some(Arc::default());
         }
     }
 
@@ -73,16 +91,16 @@ impl<I: Instruments> SharedConfig<I> {
         if !enabled {
             self.instruments = None;
         } else if self.instruments.is_none() {
-            self.instruments = Some(I::new(&meter_from(None)));
+            self.instruments = Some(Arc::default());
         }
     }
 
     pub(crate) fn set_tracer(&mut self, tracer: BoxedTracer) {
-        self.tracer = Some(Arc::new(tracer));
+        self.tracer = Some(Arc::new(OnceLock::from(tracer)));
     }
 
     pub(crate) fn set_meter(&mut self, meter: &Meter) {
-        self.instruments = Some(I::new(meter));
+        self.instruments = Some(Arc::new(OnceLock::from(I::new(meter))));
     }
 
     pub(crate) fn set_known_methods(&mut self, known: KnownMethods) {

@@ -134,7 +134,6 @@ fn app(case: Case) -> Router {
             format!("user {id}")
         }),
     );
-    // Built after the globals are installed: the layer takes them at creation.
     let layer = otel_tower::HttpServerLayer::new;
     match case {
         Case::Bare => router,

@@ -94,8 +94,8 @@ impl ClientCall {
             version: None,
             error_type: None,
         };
-        if let Some(tracer) = call.config.shared.tracer.clone() {
-            let cx = call.start_span(&tracer, parts, scheme, authority);
+        if let Some(tracer) = call.config.shared.tracer() {
+            let cx = call.start_span(tracer, parts, scheme, authority);
             call.span.started(cx);
         }
         call
@@ -262,7 +262,7 @@ impl Call for ClientCall {
                 request_body_size,
                 response_body_size,
             } => {
-                if let Some(instruments) = &self.config.shared.instruments {
+                if let Some(instruments) = self.config.shared.instruments() {
                     let mut attrs: AttrBuf<7> = AttrBuf::new();
                     attrs.push(method.key_value());
                     attrs.push_opt(server_address);
@@ -304,7 +304,7 @@ impl Call for ClientCall {
                     Some(e) => Some(e.clone()),
                     None => code.is_client_error().then_some(Cow::Borrowed(code.as_str())),
                 };
-                if let Some(instruments) = &self.config.shared.instruments {
+                if let Some(instruments) = self.config.shared.instruments() {
                     let mut attrs = grpc::duration_attributes(method, code, error_type.as_ref());
                     attrs.push_opt(server_address);
                     attrs.push_opt(server_port);

@@ -96,15 +96,15 @@ impl ServerCall {
             counted_active: false,
         };
         if let (Some(instruments), Protocol::Http { method, scheme, .. }, true) = (
-            &call.config.shared.instruments,
+            call.config.shared.instruments(),
             &call.protocol,
             call.config.active_requests,
         ) {
             instruments.active_requests.add(1, &active_attrs(method, scheme));
             call.counted_active = true;
         }
-        if let Some(tracer) = call.config.shared.tracer.clone() {
-            let cx = call.start_span(&tracer, parts);
+        if let Some(tracer) = call.config.shared.tracer() {
+            let cx = call.start_span(tracer, parts);
             call.span.started(cx);
         }
         call
@@ -314,7 +314,7 @@ impl Call for ServerCall {
                 version,
                 request_body_size,
             } => {
-                if let Some(instruments) = &self.config.shared.instruments {
+                if let Some(instruments) = self.config.shared.instruments() {
                     let mut buf: AttrBuf<6>;
                     let common;
                     let attrs: &[KeyValue] = match (self.status, &*route, &*version, &self.error_type) {
@@ -391,7 +391,7 @@ impl Call for ServerCall {
                 } else {
                     None
                 };
-                if let Some(instruments) = &self.config.shared.instruments {
+                if let Some(instruments) = self.config.shared.instruments() {
                     let attrs = grpc::duration_attributes(method, code, error_type.as_ref());
                     instruments.rpc_duration.record(elapsed, attrs.as_slice());
                 }

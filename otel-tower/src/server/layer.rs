@@ -30,8 +30,8 @@ pub(crate) struct ServerConfig {
 /// body has been sent to its last byte (or fails, or is dropped early), not when the
 /// handler returns its headers.
 ///
-/// The tracer and meter come from `opentelemetry::global` when the layer is created
-/// (install your providers first, e.g. with `otel_core::init()`), unless
+/// The tracer and meter come from `opentelemetry::global` at the layer's first request
+/// (so the layer may be built before `otel_core::init()` runs), unless
 /// [`tracer_provider`](Self::tracer_provider) / [`meter_provider`](Self::meter_provider)
 /// give explicit ones. Every option is a method named after what it sets:
 ///
