@@ -280,3 +280,25 @@ fn a_capture_context_carries_spans_across_threads() {
     .unwrap();
     assert_eq!(cap.span("worker").parent_span_id, cap.root_span_id());
 }
+
+#[test]
+fn async_wait_lets_a_task_on_the_same_thread_finish_its_span() {
+    let cap = testing::capture();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let spans = runtime.block_on(async {
+        // The span ends only after the waiting test future has yielded several times:
+        // a thread-sleeping wait would never let this task run.
+        tokio::spawn(otel_core::in_span_async("background", async {
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+        }));
+        cap.wait_for_spans_async(1, std::time::Duration::from_secs(10))
+            .await
+    });
+    assert_eq!(spans.len(), 1);
+    assert_eq!(spans[0].name, "background");
+}

@@ -5,10 +5,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use opentelemetry::InstrumentationScope;
+use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::logs::{LogBatch, LogExporter, SdkLogRecord};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking test thread must not hide the spans from every other test.
@@ -46,6 +46,48 @@ impl InMemorySpanExporter {
     /// Forgets every span.
     pub fn clear(&self) {
         lock(&self.spans).clear();
+    }
+}
+
+impl InMemorySpanExporter {
+    /// A processor that stores each span as it ends, on the ending thread.
+    ///
+    /// Unlike `SimpleSpanProcessor` it runs no executor, so spans may end inside any
+    /// executor (`futures::executor::block_on` included) and are readable at once.
+    ///
+    /// ```
+    /// use otel_core::export::memory::InMemorySpanExporter;
+    /// use otel_core::opentelemetry::trace::{Tracer, TracerProvider};
+    /// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
+    ///
+    /// let spans = InMemorySpanExporter::default();
+    /// let provider = SdkTracerProvider::builder().with_span_processor(spans.processor()).build();
+    /// futures_executor::block_on(async { provider.tracer("demo").in_span("work", |_| {}) });
+    /// assert_eq!(spans.spans().len(), 1);
+    /// ```
+    pub fn processor(&self) -> InMemorySpanProcessor {
+        InMemorySpanProcessor(self.clone())
+    }
+}
+
+/// Stores spans in an [`InMemorySpanExporter`] as they end; see
+/// [`InMemorySpanExporter::processor`].
+#[derive(Debug)]
+pub struct InMemorySpanProcessor(InMemorySpanExporter);
+
+impl SpanProcessor for InMemorySpanProcessor {
+    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
+
+    fn on_end(&self, span: SpanData) {
+        lock(&self.0.spans).push(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        Ok(())
     }
 }
 
@@ -99,6 +141,46 @@ impl InMemoryLogExporter {
     /// Forgets every record.
     pub fn clear(&self) {
         lock(&self.logs).clear();
+    }
+}
+
+impl InMemoryLogExporter {
+    /// A processor that stores each record as it is emitted, without an executor (see
+    /// [`InMemorySpanExporter::processor`]).
+    ///
+    /// ```
+    /// use otel_core::export::memory::InMemoryLogExporter;
+    /// use otel_core::opentelemetry::logs::{LogRecord, Logger, LoggerProvider};
+    /// use otel_core::opentelemetry_sdk::logs::SdkLoggerProvider;
+    ///
+    /// let logs = InMemoryLogExporter::default();
+    /// let provider = SdkLoggerProvider::builder().with_log_processor(logs.processor()).build();
+    /// let logger = provider.logger("demo");
+    /// let mut record = logger.create_log_record();
+    /// record.set_body("hello".into());
+    /// logger.emit(record);
+    /// assert_eq!(logs.logs().len(), 1);
+    /// ```
+    pub fn processor(&self) -> InMemoryLogProcessor {
+        InMemoryLogProcessor(self.clone())
+    }
+}
+
+/// Stores log records in an [`InMemoryLogExporter`] as they are emitted; see
+/// [`InMemoryLogExporter::processor`].
+#[derive(Debug)]
+pub struct InMemoryLogProcessor(InMemoryLogExporter);
+
+impl LogProcessor for InMemoryLogProcessor {
+    fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
+        lock(&self.0.logs).push(CapturedLog {
+            record: record.clone(),
+            scope: scope.clone(),
+        });
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
     }
 }
 

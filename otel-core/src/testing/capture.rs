@@ -132,6 +132,30 @@ impl Capture {
         }
     }
 
+    /// Like [`wait_for_spans`](Self::wait_for_spans), for async tests: it yields to the
+    /// executor between checks instead of sleeping the thread, so a server running on
+    /// the same current-thread runtime (the `#[tokio::test]` default) can finish the
+    /// spans being waited for.
+    ///
+    /// ```
+    /// # futures_executor::block_on(async {
+    /// let cap = otel_core::testing::capture();
+    /// otel_core::in_span("work", || {});
+    /// let spans = cap.wait_for_spans_async(1, std::time::Duration::from_secs(5)).await;
+    /// assert_eq!(spans.len(), 1);
+    /// # });
+    /// ```
+    pub async fn wait_for_spans_async(&self, n: usize, timeout: Duration) -> Vec<SpanData> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= n || Instant::now() >= deadline {
+                return spans;
+            }
+            YieldNow(false).await;
+        }
+    }
+
     /// The span tree as text, two spaces per level, children by start time:
     /// `"GET /users/{id} [Server]\n  db.query [Client]\n"`. Spans whose parent is not
     /// captured are roots.
@@ -153,6 +177,23 @@ impl Capture {
                 .trace_context()
                 .is_some_and(|tc| tc.trace_id == self.trace_id)
         })
+    }
+}
+
+/// Pending once, after asking to be polled again: lets the executor run other tasks.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
     }
 }
 

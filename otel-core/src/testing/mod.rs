@@ -44,8 +44,9 @@ pub(crate) struct Harness {
 
 static HARNESS: OnceLock<Harness> = OnceLock::new();
 
-/// Installs, once per process, global in-memory providers: spans through a simple
-/// (synchronous) processor, so a span is readable as soon as it ends; metrics through a
+/// Installs, once per process, global in-memory providers: spans stored as they end,
+/// on the ending thread and without an executor (so they are readable at once, and may
+/// end inside any async executor); metrics through a
 /// manual reader; logs in memory; the W3C trace-context and baggage propagators. The
 /// toolkit's helpers, macros and layers then record into them.
 ///
@@ -70,13 +71,13 @@ pub(crate) fn harness() -> &'static Harness {
         let logs = InMemoryLogExporter::default();
         let reader = Arc::new(ManualReader::builder().build());
         let tracer_provider = SdkTracerProvider::builder()
-            .with_simple_exporter(spans.clone())
+            .with_span_processor(spans.processor())
             .build();
         let meter_provider = SdkMeterProvider::builder()
             .with_reader(crate::export::SharedReader::new(reader.clone()))
             .build();
         let logger_provider = SdkLoggerProvider::builder()
-            .with_simple_exporter(logs.clone())
+            .with_log_processor(logs.processor())
             .build();
         let scope = InstrumentationScope::builder(crate::span::SCOPE)
             .with_version(env!("CARGO_PKG_VERSION"))
