@@ -53,14 +53,13 @@ where
     parent.with_span(span)
 }
 
+/// Starts an internal span under the current context. Callers have already checked
+/// that telemetry is enabled; `start_in` still returns `None` if it was disabled since.
 #[inline]
 fn start<I>(name: Cow<'static, str>, attributes: I) -> Option<Context>
 where
     I: IntoIterator<Item = KeyValue>,
 {
-    if !state::is_enabled() {
-        return None;
-    }
     Context::map_current(|parent| start_in(parent, name, SpanKind::Internal, attributes))
 }
 
