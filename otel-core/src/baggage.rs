@@ -1,7 +1,7 @@
 //! W3C Baggage: read and set key/value pairs that travel with the context.
 
-use opentelemetry::baggage::BaggageExt;
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::baggage::{Baggage, BaggageExt, KeyValueMetadata};
+use opentelemetry::{Context, ContextGuard};
 
 /// The value of baggage entry `key` in the current context.
 ///
@@ -30,6 +30,17 @@ pub fn all() -> Vec<(String, String)> {
 
 /// Adds entries to the current context's baggage until the returned guard is dropped.
 ///
+/// The entries are merged with the baggage already there (an incoming request's, say);
+/// an entry with the same key replaces the earlier value.
+///
+/// ```
+/// let _request = otel_core::baggage::set([("user.id", "42")]);
+/// let _tenant = otel_core::baggage::set([("tenant", "acme")]);
+/// assert_eq!(otel_core::baggage::get("user.id").as_deref(), Some("42"));
+/// assert_eq!(otel_core::baggage::get("tenant").as_deref(), Some("acme"));
+/// # drop(_tenant);
+/// ```
+///
 /// ```
 /// {
 ///     let _guard = otel_core::baggage::set([("request.priority", "high")]);
@@ -44,9 +55,24 @@ where
     K: Into<opentelemetry::Key>,
     V: Into<opentelemetry::Value>,
 {
-    let cx =
-        Context::map_current(|cx| cx.with_baggage(entries.into_iter().map(|(k, v)| KeyValue::new(k, v))));
-    cx.attach()
+    Context::map_current(|cx| with_entries(cx, entries)).attach()
+}
+
+/// `cx` with `entries` merged into its baggage (kept properties, later values winning).
+pub(crate) fn with_entries<I, K, V>(cx: &Context, entries: I) -> Context
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<opentelemetry::Key>,
+    V: Into<opentelemetry::Value>,
+{
+    let current = cx
+        .baggage()
+        .iter()
+        .map(|(k, (v, m))| KeyValueMetadata::new(k.clone(), v.clone(), m.clone()));
+    let added = entries
+        .into_iter()
+        .map(|(k, v)| KeyValueMetadata::new(k, v.into().as_str().into_owned(), ""));
+    cx.with_baggage(current.chain(added).collect::<Baggage>())
 }
 
 /// Runs `f` with entries added to the baggage.

@@ -122,14 +122,7 @@ pub fn status() -> Status {
         initialized: true,
         service_name: Some(c.service_name.clone()),
         sampler: Some(c.sampler.to_string()),
-        propagators: c
-            .propagators
-            .iter()
-            .map(|p| match p {
-                crate::config::PropagatorKind::TraceContext => "tracecontext".to_owned(),
-                crate::config::PropagatorKind::Baggage => "baggage".to_owned(),
-            })
-            .collect(),
+        propagators: c.propagators.iter().map(|p| p.name().to_owned()).collect(),
         traces: signal(&c.traces_exporters, &c.otlp_traces, &source.stats.spans, c),
         metrics: signal(&c.metrics_exporters, &c.otlp_metrics, &source.stats.metrics, c),
         logs: signal(&c.logs_exporters, &c.otlp_logs, &source.stats.logs, c),

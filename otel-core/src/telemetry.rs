@@ -4,12 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use opentelemetry::propagation::TextMapCompositePropagator;
+use crate::propagation::{BaggagePropagator, Propagator, TraceContextPropagator};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{global, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::logs::{BatchLogProcessor, LogProcessor, SdkLoggerProvider};
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor};
 use opentelemetry_sdk::Resource;
@@ -513,18 +512,15 @@ impl TelemetryBuilder {
 }
 
 fn install_propagator(kinds: &[PropagatorKind]) {
-    let propagators: Vec<Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync>> = kinds
-        .iter()
-        .map(
-            |k| -> Box<dyn opentelemetry::propagation::TextMapPropagator + Send + Sync> {
-                match k {
-                    PropagatorKind::TraceContext => Box::new(TraceContextPropagator::new()),
-                    PropagatorKind::Baggage => Box::new(BaggagePropagator::new()),
-                }
-            },
-        )
-        .collect();
-    global::set_text_map_propagator(TextMapCompositePropagator::new(propagators));
+    let propagator = kinds.iter().fold(Propagator::none(), |p, kind| match kind {
+        PropagatorKind::TraceContext => p.with_propagator(TraceContextPropagator::new()),
+        PropagatorKind::Baggage => p.with_propagator(BaggagePropagator::new()),
+        #[cfg(feature = "b3")]
+        PropagatorKind::B3 => p.with_b3(),
+        #[cfg(feature = "b3")]
+        PropagatorKind::B3Multi => p.with_b3_multi(),
+    });
+    global::set_text_map_propagator(propagator);
 }
 
 fn sampler(config: &SamplerConfig) -> Sampler {

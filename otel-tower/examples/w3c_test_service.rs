@@ -23,7 +23,6 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use otel_core::opentelemetry::global;
-use otel_core::opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
 use otel_tower::{HttpClient, HttpClientLayer, HttpServerLayer};
 use serde_json::Value;
@@ -82,16 +81,11 @@ async fn run(client: Callbacks, body: Bytes) -> StatusCode {
 }
 
 /// Installs a sampling SDK provider without exporter (the suite only looks at the
-/// propagated headers) and the W3C propagators.
+/// propagated headers) and otel-core's W3C propagator, as `init()` would.
 pub fn install_telemetry() -> SdkTracerProvider {
     let provider = SdkTracerProvider::builder().build();
     global::set_tracer_provider(provider.clone());
-    global::set_text_map_propagator(
-        otel_core::opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ]),
-    );
+    global::set_text_map_propagator(otel_core::propagation::Propagator::default());
     provider
 }
 

@@ -48,7 +48,6 @@ pub mod grpc;
 mod headers;
 mod instruments;
 pub mod method;
-pub mod propagation;
 pub mod server;
 pub mod url;
 

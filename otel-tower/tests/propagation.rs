@@ -48,12 +48,13 @@ async fn server() -> std::net::SocketAddr {
                 use otel_core::opentelemetry::trace::TraceContextExt;
                 let cx = otel_core::opentelemetry::Context::current();
                 format!(
-                    "{}|{:02x}",
+                    "{}|{:02x}|{}",
                     cx.baggage()
                         .get("user")
                         .map(|v| v.to_string())
                         .unwrap_or_default(),
-                    cx.span().span_context().trace_flags().to_u8()
+                    cx.span().span_context().trace_flags().to_u8(),
+                    cx.baggage().len()
                 )
             }),
         )
@@ -114,6 +115,57 @@ async fn random_flag_and_tracestate_survive_the_hop() {
     assert_eq!(ts, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
 }
 
+/// Each incoming case through `HttpServerLayer` → handler → `HttpClientLayer` → the
+/// downstream service: what it received.
+#[tokio::test]
+async fn outgoing_headers_for_each_incoming_case() {
+    let cap = testing::capture();
+    let addr = server().await;
+    let key14 = format!("t@{}", "v".repeat(14));
+    let m33 = (0..33).map(|i| format!("k{i}=1")).collect::<Vec<_>>().join(",");
+    // (flags, tracestate fields, expected flags downstream, expected tracestate downstream)
+    let cases: Vec<(&str, Vec<String>, &str, String)> = vec![
+        ("00", vec![], "00", String::new()),
+        ("01", vec![], "01", String::new()),
+        ("02", vec![], "02", String::new()),
+        ("03", vec![], "03", String::new()),
+        ("ff", vec![], "03", String::new()),
+        ("01", vec!["foo@=1".into()], "01", "foo@=1".into()),
+        (
+            "03",
+            vec![format!("{key14}=1,b=2")],
+            "03",
+            format!("{key14}=1,b=2"),
+        ),
+        ("01", vec!["foo=1,foo=1".into()], "01", "foo=1".into()),
+        ("01", vec!["foo=1".into(), "foo=2".into()], "01", "foo=1".into()),
+        ("01", vec!["a=1".into(), "b=2".into()], "01", "a=1,b=2".into()),
+        ("01", vec![m33], "01", String::new()),
+        ("01", vec!["a=1,Bad=2".into()], "01", String::new()),
+        ("01", vec!["a=1,b".into()], "01", String::new()),
+    ];
+    let client = transport();
+    for (flags, tracestate, want_flags, want_state) in &cases {
+        let mut headers = vec![("traceparent", traceparent(&cap, flags))];
+        headers.extend(tracestate.iter().map(|ts| ("tracestate", ts.clone())));
+        let req = request(addr, &format!("/relay?port={}", addr.port()), &headers);
+        let (_, _, body) = send(&client, req).await;
+        let body = String::from_utf8_lossy(&body).into_owned();
+        let (tp, ts) = body.split_once('\n').expect("two lines");
+        let case = format!("flags {flags}, tracestate {tracestate:?}");
+        assert!(
+            tp.starts_with(&format!("00-{}-", cap.trace_id())),
+            "{case}: same trace, got {tp}"
+        );
+        assert!(
+            !tp.contains(PARENT),
+            "{case}: our client span is the parent downstream"
+        );
+        assert!(tp.ends_with(&format!("-{want_flags}")), "{case}: got {tp}");
+        assert_eq!(ts, want_state, "{case}");
+    }
+}
+
 #[tokio::test]
 async fn duplicated_traceparent_starts_a_new_trace() {
     let cap = testing::capture();
@@ -168,7 +220,8 @@ async fn tracestate_limits_drop_only_the_tracestate() {
     for (n, (tracestate, expected)) in [
         (members(32), members(32)),
         (members(33), String::new()),
-        ("a=1,a=2".to_owned(), String::new()),
+        // Duplicated keys are inherited, the first entry kept (Trace Context Level 2).
+        ("a=1,a=2".to_owned(), "a=1".to_owned()),
         ("a=1,,b=2".to_owned(), "a=1,b=2".to_owned()),
         (String::new(), String::new()),
     ]
@@ -207,11 +260,13 @@ async fn baggage_goes_through_the_global_propagator_with_strict_w3c() {
         &[
             ("traceparent", traceparent(&cap, "03")),
             ("baggage", "user=alice".into()),
+            ("baggage", "tier=gold,bad key=1".into()),
         ],
     );
     let (_, _, body) = send(&transport(), req).await;
-    // Baggage extracted by the global propagator, random flag kept by the layer.
-    assert_eq!(&body[..], b"alice|03");
+    // Baggage extracted by the global propagator from both fields (the invalid member
+    // dropped alone), random flag kept.
+    assert_eq!(&body[..], b"alice|03|2");
     let spans = wait_spans(&cap, 1).await;
     let server = one(&spans, "GET /baggage", SpanKind::Server);
     assert_eq!(server.parent_span_id, SpanId::from_hex(PARENT).unwrap());
@@ -227,7 +282,7 @@ async fn baggage_goes_through_the_global_propagator_with_strict_w3c() {
         ],
     );
     let (_, _, body) = send(&transport(), req).await;
-    assert_eq!(&body[..], b"bob|01");
+    assert_eq!(&body[..], b"bob|01|1");
     let spans = wait_spans(&cap, 2).await;
     assert_eq!(spans[1].parent_span_id, cap.root_span_id());
 }

@@ -410,6 +410,10 @@ fn exporters(
 
 fn propagators(env: &mut Env<'_>) -> Vec<PropagatorKind> {
     const NAME: &str = "OTEL_PROPAGATORS";
+    #[cfg(feature = "b3")]
+    const SUPPORTED: &str = "tracecontext, baggage, b3, b3multi, none";
+    #[cfg(not(feature = "b3"))]
+    const SUPPORTED: &str = "tracecontext, baggage, none (b3 and b3multi with the `b3` feature)";
     let default = vec![PropagatorKind::TraceContext, PropagatorKind::Baggage];
     let Some(raw) = env.get(NAME) else {
         return default;
@@ -424,17 +428,28 @@ fn propagators(env: &mut Env<'_>) -> Vec<PropagatorKind> {
             "tracecontext" => kinds.push(PropagatorKind::TraceContext),
             "baggage" => kinds.push(PropagatorKind::Baggage),
             "none" => return Vec::new(),
-            "b3" | "b3multi" | "jaeger" | "xray" | "ottrace" => env.warn(
+            #[cfg(feature = "b3")]
+            "b3" => kinds.push(PropagatorKind::B3),
+            #[cfg(feature = "b3")]
+            "b3multi" => kinds.push(PropagatorKind::B3Multi),
+            #[cfg(not(feature = "b3"))]
+            "b3" | "b3multi" => env.warn(
                 NAME,
                 &raw,
                 "the other listed propagators",
-                format!("propagator {item:?} is not supported by otel-core; supported: tracecontext, baggage, none"),
+                format!("propagator {item:?} needs otel-core's `b3` feature; supported: {SUPPORTED}"),
+            ),
+            "jaeger" | "xray" | "ottrace" => env.warn(
+                NAME,
+                &raw,
+                "the other listed propagators",
+                format!("propagator {item:?} is not supported by otel-core; supported: {SUPPORTED}"),
             ),
             _ => env.warn(
                 NAME,
                 &raw,
                 "the other listed propagators",
-                format!("unknown propagator {item:?}; supported: tracecontext, baggage, none"),
+                format!("unknown propagator {item:?}; supported: {SUPPORTED}"),
             ),
         }
     }

@@ -105,6 +105,32 @@ pub enum PropagatorKind {
     TraceContext,
     /// W3C Baggage (`baggage`).
     Baggage,
+    /// B3 single header (`b3`).
+    #[cfg(feature = "b3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "b3")))]
+    B3,
+    /// B3 multiple headers (`X-B3-TraceId`, `X-B3-SpanId`, `X-B3-Sampled`, …).
+    #[cfg(feature = "b3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "b3")))]
+    B3Multi,
+}
+
+impl PropagatorKind {
+    /// The name `OTEL_PROPAGATORS` uses for it.
+    ///
+    /// ```
+    /// assert_eq!(otel_core::config::PropagatorKind::TraceContext.name(), "tracecontext");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TraceContext => "tracecontext",
+            Self::Baggage => "baggage",
+            #[cfg(feature = "b3")]
+            Self::B3 => "b3",
+            #[cfg(feature = "b3")]
+            Self::B3Multi => "b3multi",
+        }
+    }
 }
 
 /// Settings of one signal's OTLP exporter, fully resolved (signal variable, then the

@@ -26,7 +26,6 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{global, InstrumentationScope, Value};
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 
 pub use capture::{capture, Capture};
@@ -105,10 +104,7 @@ fn reinstall(harness: &Harness) {
     state::reinstall(harness.installed);
     global::set_tracer_provider(harness.installed.tracer_provider.clone());
     global::set_meter_provider(harness.installed.meter_provider.clone());
-    global::set_text_map_propagator(opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ]));
+    global::set_text_map_propagator(crate::propagation::Propagator::default());
 }
 
 /// Attribute lookups on finished spans, for assertions.

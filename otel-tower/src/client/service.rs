@@ -12,7 +12,7 @@ use super::layer::ClientConfig;
 use super::HttpClientLayer;
 use super::{ResponseBody, ResponseFuture};
 use crate::call::Call;
-use crate::propagation::inject_context;
+use otel_core::propagation::inject_context;
 
 /// The service produced by [`HttpClientLayer`]: records each request it sends through
 /// the inner (transport) service and injects the trace context into it.

@@ -21,8 +21,11 @@ use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, 
 use crate::call::{content_length, Call, CallSpan, ERROR_TYPE_CANCELLED};
 use crate::grpc::{self, CallStatus, GrpcCode, RPC_SYSTEM_GRPC};
 use crate::method::{MethodAttrs, OTHER};
-use crate::propagation::{extract_with_context, traceresponse_value, TRACERESPONSE_HEADER};
 use crate::url::{default_port, split_host_port};
+use otel_core::propagation::{extract_with_context, outgoing_traceparent};
+
+/// The W3C Trace Context Level 2 response header.
+const TRACERESPONSE: http::HeaderName = http::HeaderName::from_static("traceresponse");
 
 enum Protocol {
     Http {
@@ -268,9 +271,10 @@ impl Call for ServerCall {
             if let Some(value) = self
                 .span
                 .context()
-                .and_then(|cx| traceresponse_value(cx.span().span_context()))
+                .and_then(outgoing_traceparent)
+                .and_then(|tp| http::HeaderValue::from_str(&tp.to_string()).ok())
             {
-                response.headers_mut().insert(TRACERESPONSE_HEADER, value);
+                response.headers_mut().insert(TRACERESPONSE, value);
             }
         }
         response.body().is_end_stream()

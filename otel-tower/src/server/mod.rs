@@ -11,7 +11,7 @@
 //!
 //! What is recorded, and when:
 //! - the parent comes from the incoming headers through the global propagator, after
-//!   strict W3C validation ([`crate::propagation`]), or the request starts a new trace
+//!   strict W3C validation ([`otel_core::propagation`]), or the request starts a new trace
 //!   linked to it in public-endpoint mode;
 //! - the span status is Error for 5xx responses only (a 4xx is the caller's problem),
 //!   with `error.type` set to the status code;

@@ -190,12 +190,37 @@ fn propagators() {
     );
     let (c, _) = resolve(&[("OTEL_PROPAGATORS", "none")]);
     assert!(c.propagators.is_empty());
-    let (c, w) = resolve(&[("OTEL_PROPAGATORS", "tracecontext,b3")]);
+    #[cfg(not(feature = "b3"))]
+    {
+        let (c, w) = resolve(&[("OTEL_PROPAGATORS", "tracecontext,b3")]);
+        assert_eq!(c.propagators, vec![PropagatorKind::TraceContext]);
+        warned(
+            &w,
+            "OTEL_PROPAGATORS",
+            "tracecontext,b3",
+            "the other listed propagators",
+        );
+        assert!(w[0].reason.contains("`b3` feature"), "{}", w[0].reason);
+    }
+    #[cfg(feature = "b3")]
+    {
+        let (c, w) = resolve(&[("OTEL_PROPAGATORS", "tracecontext,b3,b3multi")]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(
+            c.propagators,
+            vec![
+                PropagatorKind::TraceContext,
+                PropagatorKind::B3,
+                PropagatorKind::B3Multi
+            ]
+        );
+    }
+    let (c, w) = resolve(&[("OTEL_PROPAGATORS", "tracecontext,jaeger")]);
     assert_eq!(c.propagators, vec![PropagatorKind::TraceContext]);
     warned(
         &w,
         "OTEL_PROPAGATORS",
-        "tracecontext,b3",
+        "tracecontext,jaeger",
         "the other listed propagators",
     );
     assert!(w[0].reason.contains("not supported"), "{}", w[0].reason);

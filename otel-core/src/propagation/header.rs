@@ -1,8 +1,5 @@
-//! Inject and extract trace context and baggage over `http::HeaderMap`, with the global
-//! propagator (set by [`crate::init`] from `OTEL_PROPAGATORS`).
-//!
-//! Propagation keeps working when the SDK is disabled: an incoming context is extracted
-//! and injected into outgoing requests unchanged, as the specification requires.
+//! `http::HeaderMap` as a propagation carrier, and inject/extract with the global
+//! propagator.
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
@@ -90,6 +87,16 @@ impl Extractor for HeaderExtractor<'_> {
     fn keys(&self) -> Vec<&str> {
         self.headers.keys().map(HeaderName::as_str).collect()
     }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self
+            .headers
+            .get_all(key)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
 }
 
 /// Injects the current context into `headers`.
@@ -120,9 +127,7 @@ pub fn inject_context(cx: &Context, headers: &mut HeaderMap) {
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".parse().unwrap());
-/// otel_core::opentelemetry::global::set_text_map_propagator(
-///     otel_core::opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-/// );
+/// otel_core::opentelemetry::global::set_text_map_propagator(otel_core::propagation::Propagator::default());
 /// let cx = otel_core::propagation::extract(&headers);
 /// assert_eq!(cx.span().span_context().trace_id().to_string(), "0af7651916cd43dd8448eb211c80319c");
 /// ```
