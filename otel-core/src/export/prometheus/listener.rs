@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::{PrometheusExporter, CONTENT_TYPE};
+use http::{header, HeaderValue, Method, Response, StatusCode, Uri};
+
+use super::PrometheusExporter;
 use crate::{Error, ErrorKind, Result};
 
 /// The largest request head the standalone listener reads; scrapers send a few hundred bytes.
@@ -183,44 +185,29 @@ fn find_head_end(buf: &[u8]) -> Option<usize> {
         .or_else(|| buf.windows(2).position(|w| w == b"\n\n"))
 }
 
-struct Reply {
-    status: &'static str,
-    content_type: &'static str,
-    allow: bool,
-    body: String,
-}
-
-impl Reply {
-    fn text(status: &'static str, body: impl Into<String>) -> Self {
-        Self {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            allow: false,
-            body: body.into(),
-        }
-    }
-}
-
 fn serve_connection(mut stream: TcpStream, exporter: &PrometheusExporter) -> std::io::Result<()> {
     stream.set_read_timeout(Some(IO_TIMEOUT))?;
     stream.set_write_timeout(Some(IO_TIMEOUT))?;
     let mut head_only = false;
     let mut unread_input = false;
-    let reply = match read_head(&mut stream)? {
+    let response = match read_head(&mut stream)? {
         Head::Truncated => return Ok(()),
         Head::TooLarge => {
             unread_input = true;
-            Reply::text("431 Request Header Fields Too Large", "request head too large\n")
+            plain_text(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request head too large\n",
+            )
         }
         Head::Complete(head) => match parse_request_line(&head) {
-            None => Reply::text("400 Bad Request", "malformed HTTP request line\n"),
-            Some((method, path)) => {
-                head_only = method == "HEAD";
-                route(method, path, exporter)
+            None => plain_text(StatusCode::BAD_REQUEST, "malformed HTTP request line\n"),
+            Some((method, target)) => {
+                head_only = method == Method::HEAD;
+                route(&method, target.path(), exporter)
             }
         },
     };
-    write_reply(&mut stream, &reply, head_only)?;
+    write_response(&mut stream, response, head_only)?;
     stream.flush()?;
     // Half-close so the client sees the end of the body even if it ignores Content-Length.
     let _ = stream.shutdown(Shutdown::Write);
@@ -240,54 +227,79 @@ fn serve_connection(mut stream: TcpStream, exporter: &PrometheusExporter) -> std
     Ok(())
 }
 
-fn parse_request_line(head: &[u8]) -> Option<(&str, &str)> {
+/// The method and target of an HTTP/1.x request line; `None` when the line is malformed.
+fn parse_request_line(head: &[u8]) -> Option<(Method, Uri)> {
     let line = head.split(|b| *b == b'\n').next()?;
-    let line = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
-    let mut parts = line.split(' ');
-    let method = parts.next().filter(|m| !m.is_empty())?;
-    let target = parts.next().filter(|t| !t.is_empty())?;
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let mut parts = line.split(|b| *b == b' ');
+    let method = Method::from_bytes(parts.next()?).ok()?;
+    // `Uri` takes every form a request target can have (origin `/metrics?x`, absolute
+    // `http://host/metrics`), so `path()` is the path whichever a scraper sends.
+    let target = Uri::try_from(parts.next()?).ok()?;
     let version = parts.next()?;
-    if !version.starts_with("HTTP/1.") || parts.next().is_some() {
+    if !version.starts_with(b"HTTP/1.") || parts.next().is_some() {
         return None;
     }
-    let path = target.split(['?', '#']).next().unwrap_or(target);
-    Some((method, path))
+    Some((method, target))
 }
 
-fn route(method: &str, path: &str, exporter: &PrometheusExporter) -> Reply {
+fn route(method: &Method, path: &str, exporter: &PrometheusExporter) -> Response<String> {
     if path != "/metrics" {
-        return Reply::text("404 Not Found", "not found; metrics are served at /metrics\n");
+        return plain_text(
+            StatusCode::NOT_FOUND,
+            "not found; metrics are served at /metrics\n",
+        );
     }
-    if method != "GET" && method != "HEAD" {
-        let mut reply = Reply::text("405 Method Not Allowed", "use GET /metrics\n");
-        reply.allow = true;
-        return reply;
+    if method != Method::GET && method != Method::HEAD {
+        let mut response = plain_text(StatusCode::METHOD_NOT_ALLOWED, "use GET /metrics\n");
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
     }
-    match exporter.render() {
-        Ok(body) => Reply {
-            status: "200 OK",
-            content_type: CONTENT_TYPE,
-            allow: false,
-            body,
-        },
-        Err(err) => Reply::text("500 Internal Server Error", format!("{err}\n")),
-    }
+    // The same answer a scrape gets when the exporter is mounted in the application's server.
+    exporter.response()
 }
 
-fn write_reply(stream: &mut TcpStream, reply: &Reply, head_only: bool) -> std::io::Result<()> {
-    let mut head = format!(
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.content_type,
-        reply.body.len()
+fn plain_text(status: StatusCode, body: &str) -> Response<String> {
+    let mut response = Response::new(body.to_owned());
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    if reply.allow {
-        head.push_str("Allow: GET, HEAD\r\n");
+    response
+}
+
+/// Writes `response` as HTTP/1.1, closing the connection after it (one exchange per
+/// connection keeps the single listener thread free of idle keep-alive clients).
+fn write_response(
+    stream: &mut TcpStream,
+    mut response: Response<String>,
+    head_only: bool,
+) -> std::io::Result<()> {
+    let length = HeaderValue::from(response.body().len());
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, length);
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    let status = response.status();
+    let mut head = Vec::with_capacity(256);
+    write!(
+        head,
+        "HTTP/1.1 {} {}\r\n",
+        status.as_str(),
+        status.canonical_reason().unwrap_or_default()
+    )?;
+    for (name, value) in response.headers() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
+    head.extend_from_slice(b"\r\n");
+    stream.write_all(&head)?;
     if !head_only {
-        stream.write_all(reply.body.as_bytes())?;
+        stream.write_all(response.body().as_bytes())?;
     }
     Ok(())
 }
@@ -355,6 +367,47 @@ mod tests {
         let too_large = http_get(addr, &huge);
         assert!(too_large.starts_with("HTTP/1.1 431 "), "{too_large}");
 
+        server.shutdown();
+    }
+
+    #[test]
+    fn listener_takes_every_request_target_form_and_rejects_malformed_lines() {
+        let (exporter, provider) = setup();
+        provider
+            .meter("prom.test.targets")
+            .u64_counter("t")
+            .build()
+            .add(1, &[]);
+        let server = exporter.serve(([127, 0, 0, 1], 0).into()).unwrap();
+        let addr = server.local_addr();
+
+        // RFC 9112 section 3.2.2: a server must accept the absolute form (proxies send it).
+        let absolute = http_get(addr, &format!("GET http://{addr}/metrics HTTP/1.1\r\n\r\n"));
+        assert!(absolute.starts_with("HTTP/1.1 200 OK\r\n"), "{absolute}");
+        assert!(absolute.contains("t_total{otel_scope_name=\"prom.test.targets\"} 1\n"));
+        let fragment = http_get(addr, "GET /metrics#top HTTP/1.1\r\n\r\n");
+        assert!(fragment.starts_with("HTTP/1.1 200 OK\r\n"), "{fragment}");
+
+        let post = http_get(addr, "PUT /metrics HTTP/1.1\r\n\r\n");
+        assert!(post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"), "{post}");
+        assert!(
+            post.to_ascii_lowercase().contains("\r\nallow: get, head\r\n"),
+            "{post}"
+        );
+
+        for line in [
+            "GET /met<rics> HTTP/1.1",
+            "G(T /metrics HTTP/1.1",
+            "GET  /metrics HTTP/1.1",
+            "GET /metrics HTTP/2",
+            "GET /metrics HTTP/1.1 extra",
+        ] {
+            let reply = http_get(addr, &format!("{line}\r\n\r\n"));
+            assert!(
+                reply.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+                "{line}: {reply}"
+            );
+        }
         server.shutdown();
     }
 
