@@ -133,29 +133,19 @@ mod imp {
     }
 
     mod sys {
-        use std::os::raw::{c_int, c_long};
-
-        // `std` links the C library on Linux already; declaring the one function needed
-        // avoids a `libc` dependency. These constants are the same in glibc and musl.
-        extern "C" {
-            fn sysconf(name: c_int) -> c_long;
-        }
-        const SC_CLK_TCK: c_int = 2;
-        const SC_PAGESIZE: c_int = 30;
-
-        fn positive(name: c_int) -> Option<u64> {
+        fn positive(name: libc::c_int) -> Option<u64> {
             // SAFETY: sysconf only reads a configuration value; any `name` is allowed
             // (an unknown one returns -1).
-            let value = unsafe { sysconf(name) };
+            let value = unsafe { libc::sysconf(name) };
             u64::try_from(value).ok().filter(|v| *v > 0)
         }
 
         pub(crate) fn clock_ticks_per_second() -> Option<u64> {
-            positive(SC_CLK_TCK)
+            positive(libc::_SC_CLK_TCK)
         }
 
         pub(crate) fn page_size() -> Option<u64> {
-            positive(SC_PAGESIZE)
+            positive(libc::_SC_PAGESIZE)
         }
     }
 
