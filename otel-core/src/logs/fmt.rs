@@ -305,7 +305,7 @@ fn write_plain(
     ids: Option<(TraceId, SpanId)>,
     ansi: bool,
 ) {
-    super::time::write_rfc3339(out, now);
+    let _ = super::time::write_rfc3339(out, now, 6);
     out.push(' ');
     if ansi {
         let _ = write!(out, "{}{:>5}\x1b[0m", level_color(level), level.as_str());
@@ -349,7 +349,7 @@ fn write_json(
     ids: Option<(TraceId, SpanId)>,
 ) {
     out.push_str("{\"timestamp\":\"");
-    super::time::write_rfc3339(out, now);
+    let _ = super::time::write_rfc3339(out, now, 6);
     out.push_str("\",\"level\":\"");
     out.push_str(level.as_str());
     out.push_str("\",\"target\":");

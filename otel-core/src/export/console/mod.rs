@@ -42,13 +42,16 @@ pub use trace::{ConsoleSpanExporter, ConsoleSpanExporterBuilder};
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::{Key, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::Resource;
 use opentelemetry_semantic_conventions::resource::SERVICE_NAME;
+
+use crate::logs::time;
+use crate::sync::lock;
 
 /// Writer and colour choice collected by the three builders.
 #[derive(Default)]
@@ -114,12 +117,6 @@ impl fmt::Debug for Output {
             .field("color", &self.color)
             .finish_non_exhaustive()
     }
-}
-
-/// Locks a mutex even if a panic poisoned it: the guarded data (a writer, a span
-/// buffer) stays usable, and telemetry must not turn one panic into many.
-fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// ANSI styles used by the exporters.
@@ -281,36 +278,10 @@ fn fmt_duration(duration: Duration) -> String {
 
 /// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2024-05-01T12:00:00.123Z`.
 fn fmt_timestamp(time: SystemTime) -> String {
-    let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
-        return "(before 1970)".to_owned();
-    };
-    let secs = since_epoch.as_secs();
-    let millis = since_epoch.subsec_millis();
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm),
-/// so the exporters need no date crate.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // day is 1..=31 and month 1..=12 by construction.
-    (year, month as u32, day as u32)
+    let mut out = String::with_capacity(24);
+    // Writing into a String cannot fail.
+    let _ = time::write_rfc3339(&mut out, time, 3);
+    out
 }
 
 /// The `service.name` of a resource, cleaned for display.
@@ -412,6 +383,8 @@ mod tests {
 
     #[test]
     fn timestamps_are_rfc3339_utc() {
+        use std::time::UNIX_EPOCH;
+
         assert_eq!(fmt_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123); // leap year
         assert_eq!(fmt_timestamp(t), "2024-02-29T23:59:59.123Z");
