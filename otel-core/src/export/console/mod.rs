@@ -49,6 +49,7 @@ use opentelemetry::{Key, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::Resource;
 use opentelemetry_semantic_conventions::resource::SERVICE_NAME;
+use unicode_width::UnicodeWidthChar;
 
 use crate::logs::time;
 use crate::sync::lock;
@@ -154,22 +155,24 @@ fn paint(out: &mut String, color: bool, style: Style, text: &str) {
     }
 }
 
-/// Makes untrusted text fit one terminal line of at most `max` characters (the last one
-/// `…` when cut). Control characters are shown escaped (`\n`, `\u{1b}`) so they can
-/// neither break the layout nor reach the terminal; with `squash`, runs of whitespace
-/// (including newlines) become one space instead, which suits SQL and other
-/// multi-line attribute values.
+/// Makes untrusted text fit one terminal line of at most `max` columns (the last one
+/// `…` when cut), measured with `unicode-width` so wide (CJK, emoji) and zero-width
+/// (combining) characters count for what they take on screen. Control characters are
+/// shown escaped (`\n`, `\u{1b}`) so they can neither break the layout nor reach the
+/// terminal; with `squash`, runs of whitespace (including newlines) become one space
+/// instead, which suits SQL and other multi-line attribute values.
 fn clean(text: &str, max: usize, squash: bool) -> String {
     let mut out = String::new();
-    let mut len = 0usize;
+    let mut columns = 0usize;
     let mut cut = false;
     let mut pending_space = false;
     let mut push = |c: char, out: &mut String| -> bool {
-        if len == max {
+        let width = c.width().unwrap_or(0);
+        if columns + width > max {
             return false;
         }
         out.push(c);
-        len += 1;
+        columns += width;
         true
     };
     'chars: for c in text.chars() {
@@ -196,7 +199,14 @@ fn clean(text: &str, max: usize, squash: bool) -> String {
             break;
         }
     }
-    if cut && out.pop().is_some() {
+    if cut && max > 0 {
+        // Make room for the one-column `…`.
+        while columns + 1 > max {
+            match out.pop() {
+                Some(c) => columns -= c.width().unwrap_or(0),
+                None => break,
+            }
+        }
         out.push('…');
     }
     out
@@ -379,6 +389,18 @@ mod tests {
         assert_eq!(clean("abcdefgh", 5, false), "abcd…");
         assert_eq!(clean("abcde", 5, false), "abcde");
         assert_eq!(clean("", 5, false), "");
+    }
+
+    #[test]
+    fn clean_counts_terminal_columns() {
+        // Two columns a character: the cut leaves room for the `…`.
+        assert_eq!(clean("検索検索", 8, false), "検索検索");
+        assert_eq!(clean("検索検索", 7, false), "検索検…");
+        assert_eq!(clean("検索検索", 6, false), "検索…");
+        // A combining accent takes no column.
+        assert_eq!(clean("cafe\u{301}s", 5, false), "cafe\u{301}s");
+        assert_eq!(clean("cafe\u{301}s!", 5, false), "cafe\u{301}…");
+        assert_eq!(clean("abc", 0, false), "");
     }
 
     #[test]
