@@ -33,6 +33,7 @@ mod runtime;
 mod span;
 mod state;
 mod status;
+mod sync;
 mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -3,17 +3,15 @@
 //! [`crate::testing`] builds on these; they are public so tests can also wire them into
 //! a provider of their own.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not hide the spans from every other test.
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+// A panicking test thread must not hide the spans from every other test.
+use crate::sync::lock;
 
 /// Keeps every exported span; clones share the storage.
 ///

@@ -35,8 +35,8 @@ mod fmt;
 mod log_bridge;
 #[cfg(all(test, any(feature = "tracing", feature = "log")))]
 mod test_support;
-#[cfg(feature = "tracing")]
-mod time;
+// Always built: the console exporters format their timestamps here too.
+pub(crate) mod time;
 #[cfg(feature = "tracing")]
 mod tracing_bridge;
 

@@ -1,35 +1,44 @@
 //! RFC 3339 UTC timestamps with the standard library only (no `chrono`/`time` dependency
-//! for one line of formatting).
+//! for one line of formatting). The one formatter of the crate: log lines and the
+//! console exporters both write their timestamps here.
 
-use std::fmt::Write as _;
+use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (UTC, microseconds).
-pub(crate) fn write_rfc3339(out: &mut String, t: SystemTime) {
-    let (secs, micros) = match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => (d.as_secs() as i64, d.subsec_micros()),
+/// Writes `t` as `YYYY-MM-DDTHH:MM:SS.fffZ` (UTC) with `fraction_digits` digits of the
+/// second (at most 9: 3 for milliseconds, 6 for microseconds), truncated rather than
+/// rounded so a timestamp never moves into the next second.
+pub(crate) fn write_rfc3339(out: &mut impl fmt::Write, t: SystemTime, fraction_digits: u32) -> fmt::Result {
+    let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
+        Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
         Err(before) => {
             // A clock set before 1970 is unusual but must not break logging.
             let d = before.duration();
-            let micros = d.subsec_micros();
+            let nanos = d.subsec_nanos();
             let secs = -(d.as_secs() as i64);
-            if micros == 0 {
+            if nanos == 0 {
                 (secs, 0)
             } else {
-                (secs - 1, 1_000_000 - micros)
+                (secs - 1, 1_000_000_000 - nanos)
             }
         }
     };
     let days = secs.div_euclid(86_400);
     let second_of_day = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    let _ = write!(
+    write!(
         out,
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
         second_of_day / 3600,
         second_of_day % 3600 / 60,
         second_of_day % 60,
-    );
+    )?;
+    let digits = fraction_digits.min(9);
+    if digits > 0 {
+        let fraction = nanos / 10_u32.pow(9 - digits);
+        write!(out, ".{fraction:0width$}", width = digits as usize)?;
+    }
+    out.write_char('Z')
 }
 
 /// Converts days since 1970-01-01 to a proleptic Gregorian (year, month, day).
@@ -60,12 +69,19 @@ mod tests {
 
     use super::{civil_from_days, write_rfc3339};
 
+    const MILLIS: u32 = 3;
+    const MICROS: u32 = 6;
+
     fn format(secs: u64, micros: u64) -> String {
-        let mut out = String::new();
-        write_rfc3339(
-            &mut out,
+        format_at(
             UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros),
-        );
+            MICROS,
+        )
+    }
+
+    fn format_at(t: std::time::SystemTime, fraction_digits: u32) -> String {
+        let mut out = String::new();
+        write_rfc3339(&mut out, t, fraction_digits).unwrap();
         out
     }
 
@@ -82,12 +98,27 @@ mod tests {
 
     #[test]
     fn before_the_epoch() {
-        let mut out = String::new();
-        write_rfc3339(&mut out, UNIX_EPOCH - Duration::from_micros(1));
-        assert_eq!(out, "1969-12-31T23:59:59.999999Z");
-        let mut out = String::new();
-        write_rfc3339(&mut out, UNIX_EPOCH - Duration::from_secs(86_400));
-        assert_eq!(out, "1969-12-31T00:00:00.000000Z");
+        assert_eq!(
+            format_at(UNIX_EPOCH - Duration::from_micros(1), MICROS),
+            "1969-12-31T23:59:59.999999Z"
+        );
+        assert_eq!(
+            format_at(UNIX_EPOCH - Duration::from_secs(86_400), MICROS),
+            "1969-12-31T00:00:00.000000Z"
+        );
+        assert_eq!(
+            format_at(UNIX_EPOCH - Duration::from_micros(1), MILLIS),
+            "1969-12-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn fractions_are_truncated_to_the_requested_digits() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_251_199) + Duration::from_nanos(123_456_789);
+        assert_eq!(format_at(t, MILLIS), "2024-02-29T23:59:59.123Z");
+        assert_eq!(format_at(t, MICROS), "2024-02-29T23:59:59.123456Z");
+        assert_eq!(format_at(t, 9), "2024-02-29T23:59:59.123456789Z");
+        assert_eq!(format_at(t, 0), "2024-02-29T23:59:59Z");
     }
 
     #[test]

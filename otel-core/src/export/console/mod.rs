@@ -42,13 +42,17 @@ pub use trace::{ConsoleSpanExporter, ConsoleSpanExporterBuilder};
 
 use std::fmt;
 use std::io::{IsTerminal, Write};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
 
 use opentelemetry::{Key, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::Resource;
 use opentelemetry_semantic_conventions::resource::SERVICE_NAME;
+use unicode_width::UnicodeWidthChar;
+
+use crate::logs::time;
+use crate::sync::lock;
 
 /// Writer and colour choice collected by the three builders.
 #[derive(Default)]
@@ -116,12 +120,6 @@ impl fmt::Debug for Output {
     }
 }
 
-/// Locks a mutex even if a panic poisoned it: the guarded data (a writer, a span
-/// buffer) stays usable, and telemetry must not turn one panic into many.
-fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// ANSI styles used by the exporters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Style {
@@ -157,22 +155,24 @@ fn paint(out: &mut String, color: bool, style: Style, text: &str) {
     }
 }
 
-/// Makes untrusted text fit one terminal line of at most `max` characters (the last one
-/// `…` when cut). Control characters are shown escaped (`\n`, `\u{1b}`) so they can
-/// neither break the layout nor reach the terminal; with `squash`, runs of whitespace
-/// (including newlines) become one space instead, which suits SQL and other
-/// multi-line attribute values.
+/// Makes untrusted text fit one terminal line of at most `max` columns (the last one
+/// `…` when cut), measured with `unicode-width` so wide (CJK, emoji) and zero-width
+/// (combining) characters count for what they take on screen. Control characters are
+/// shown escaped (`\n`, `\u{1b}`) so they can neither break the layout nor reach the
+/// terminal; with `squash`, runs of whitespace (including newlines) become one space
+/// instead, which suits SQL and other multi-line attribute values.
 fn clean(text: &str, max: usize, squash: bool) -> String {
     let mut out = String::new();
-    let mut len = 0usize;
+    let mut columns = 0usize;
     let mut cut = false;
     let mut pending_space = false;
     let mut push = |c: char, out: &mut String| -> bool {
-        if len == max {
+        let width = c.width().unwrap_or(0);
+        if columns + width > max {
             return false;
         }
         out.push(c);
-        len += 1;
+        columns += width;
         true
     };
     'chars: for c in text.chars() {
@@ -199,7 +199,14 @@ fn clean(text: &str, max: usize, squash: bool) -> String {
             break;
         }
     }
-    if cut && out.pop().is_some() {
+    if cut && max > 0 {
+        // Make room for the one-column `…`.
+        while columns + 1 > max {
+            match out.pop() {
+                Some(c) => columns -= c.width().unwrap_or(0),
+                None => break,
+            }
+        }
         out.push('…');
     }
     out
@@ -281,36 +288,10 @@ fn fmt_duration(duration: Duration) -> String {
 
 /// Formats a time as RFC 3339 UTC with milliseconds, e.g. `2024-05-01T12:00:00.123Z`.
 fn fmt_timestamp(time: SystemTime) -> String {
-    let Ok(since_epoch) = time.duration_since(UNIX_EPOCH) else {
-        return "(before 1970)".to_owned();
-    };
-    let secs = since_epoch.as_secs();
-    let millis = since_epoch.subsec_millis();
-    let days = i64::try_from(secs / 86_400).unwrap_or(i64::MAX / 2);
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm),
-/// so the exporters need no date crate.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    // day is 1..=31 and month 1..=12 by construction.
-    (year, month as u32, day as u32)
+    let mut out = String::with_capacity(24);
+    // Writing into a String cannot fail.
+    let _ = time::write_rfc3339(&mut out, time, 3);
+    out
 }
 
 /// The `service.name` of a resource, cleaned for display.
@@ -411,7 +392,21 @@ mod tests {
     }
 
     #[test]
+    fn clean_counts_terminal_columns() {
+        // Two columns a character: the cut leaves room for the `…`.
+        assert_eq!(clean("検索検索", 8, false), "検索検索");
+        assert_eq!(clean("検索検索", 7, false), "検索検…");
+        assert_eq!(clean("検索検索", 6, false), "検索…");
+        // A combining accent takes no column.
+        assert_eq!(clean("cafe\u{301}s", 5, false), "cafe\u{301}s");
+        assert_eq!(clean("cafe\u{301}s!", 5, false), "cafe\u{301}…");
+        assert_eq!(clean("abc", 0, false), "");
+    }
+
+    #[test]
     fn timestamps_are_rfc3339_utc() {
+        use std::time::UNIX_EPOCH;
+
         assert_eq!(fmt_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let t = UNIX_EPOCH + Duration::from_millis(1_709_251_199_123); // leap year
         assert_eq!(fmt_timestamp(t), "2024-02-29T23:59:59.123Z");
