@@ -29,6 +29,7 @@ mod guard;
 pub mod logs;
 pub mod metrics;
 pub mod propagation;
+pub mod redact;
 mod runtime;
 mod span;
 mod state;

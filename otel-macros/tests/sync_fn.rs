@@ -116,6 +116,26 @@ fn secret_looking_arguments_are_not_recorded() {
 }
 
 #[instrumented]
+fn fetch(url: &str, callback: String) -> usize {
+    url.len() + callback.len()
+}
+
+#[test]
+fn url_arguments_are_recorded_like_url_full() {
+    let cap = testing::capture();
+    fetch(
+        "https://user:pw@api.example/v1/items?%74oken=s3cr3t&page=2",
+        "/oauth/cb?code=s3cr3t&state=x".into(),
+    );
+    let span = cap.span("fetch");
+    assert_eq!(
+        attr(&span, "url"),
+        string("https://REDACTED:REDACTED@api.example/v1/items?%74oken=REDACTED&page=2")
+    );
+    assert_eq!(attr(&span, "callback"), string("/oauth/cb?code=REDACTED&state=x"));
+}
+
+#[instrumented]
 fn patterns((a, b): (u32, u32), _: u8, mut c: u32, Point { x, y: _ }: Point) -> u32 {
     c += 1;
     a + b + c + x as u32

@@ -2,13 +2,18 @@
 
 use std::sync::Arc;
 
-use http::header::{HeaderMap, HeaderName};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     HTTP_REQUEST_HEADER, HTTP_RESPONSE_HEADER, RPC_REQUEST_METADATA, RPC_RESPONSE_METADATA,
 };
+use otel_core::redact::{strip_userinfo, Redactor, REDACTED};
 
-/// Headers that carry credentials: never captured, whatever the allow-list says.
+/// Headers that carry credentials: never captured, whatever the allow-list says. Other
+/// credential headers (`x-api-key`, `x-auth-token`, `x-amz-security-token`,
+/// `x-csrf-token`, any name that [`otel_core::redact::Redactor`] finds sensitive) are
+/// recorded as `REDACTED` when allow-listed; URL-valued ones (`Referer`, `Location`)
+/// are redacted like `url.full`, and `Host` loses any userinfo.
 pub const NEVER_CAPTURED: [&str; 4] = ["authorization", "cookie", "set-cookie", "proxy-authorization"];
 
 #[derive(Debug, Clone, Copy)]
@@ -17,9 +22,45 @@ pub(crate) enum Direction {
     Response,
 }
 
+/// How a captured header's values are recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Record {
+    /// As sent.
+    Value,
+    /// A credential (`x-api-key`, `x-auth-token`, …): `REDACTED`, so the attribute says
+    /// the header was present without its value.
+    Redacted,
+    /// A URL (`Referer`, `Location`): userinfo and sensitive query values redacted.
+    Url,
+    /// `Host`: without userinfo.
+    Authority,
+}
+
+impl Record {
+    fn of(name: &str, redactor: &Redactor) -> Self {
+        match name {
+            "referer" | "location" | "content-location" | "origin" => Self::Url,
+            "host" | ":authority" => Self::Authority,
+            _ if redactor.is_sensitive(name) => Self::Redacted,
+            _ => Self::Value,
+        }
+    }
+
+    fn apply(self, value: &HeaderValue, redactor: &Redactor) -> StringValue {
+        let text = String::from_utf8_lossy(value.as_bytes());
+        match self {
+            Self::Value => text.into_owned().into(),
+            Self::Redacted => REDACTED.into(),
+            Self::Url => redactor.url(&text).into_owned().into(),
+            Self::Authority => strip_userinfo(&text).to_owned().into(),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Entry {
     name: HeaderName,
+    record: Record,
     http_key: Key,
     rpc_key: Key,
 }
@@ -28,6 +69,7 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HeaderCapture {
     entries: Option<Arc<[Entry]>>,
+    redactor: Redactor,
 }
 
 impl HeaderCapture {
@@ -40,6 +82,7 @@ impl HeaderCapture {
             Direction::Request => (HTTP_REQUEST_HEADER, RPC_REQUEST_METADATA),
             Direction::Response => (HTTP_RESPONSE_HEADER, RPC_RESPONSE_METADATA),
         };
+        let redactor = Redactor::default();
         let mut entries: Vec<Entry> = Vec::new();
         for name in names {
             let lower = name.as_ref().trim().to_ascii_lowercase();
@@ -53,6 +96,7 @@ impl HeaderCapture {
                 continue;
             }
             entries.push(Entry {
+                record: Record::of(&lower, &redactor),
                 http_key: Key::from(format!("{http_prefix}.{lower}")),
                 rpc_key: Key::from(format!("{rpc_prefix}.{lower}")),
                 name: header,
@@ -60,6 +104,7 @@ impl HeaderCapture {
         }
         Self {
             entries: (!entries.is_empty()).then(|| entries.into()),
+            redactor,
         }
     }
 
@@ -72,7 +117,7 @@ impl HeaderCapture {
             let values: Vec<StringValue> = headers
                 .get_all(&entry.name)
                 .iter()
-                .map(|v| StringValue::from(String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|v| entry.record.apply(v, &self.redactor))
                 .collect();
             if values.is_empty() {
                 continue;
@@ -121,5 +166,46 @@ mod tests {
         capture.capture(&headers, true, &mut rpc);
         assert_eq!(rpc[0].key.as_str(), "rpc.request.metadata.x-request-id");
         assert!(HeaderCapture::new(Direction::Response, ["set-cookie"]).is_empty());
+    }
+
+    #[test]
+    fn credential_url_and_host_headers_are_redacted_even_when_allow_listed() {
+        let names = [
+            "x-api-key",
+            "x-auth-token",
+            "x-amz-security-token",
+            "x-csrf-token",
+            "referer",
+            "host",
+            "x-request-id",
+        ];
+        let capture = HeaderCapture::new(Direction::Request, names);
+        let mut headers = HeaderMap::new();
+        for name in &names[..4] {
+            headers.append(*name, "s3cr3t".parse().unwrap());
+        }
+        headers.append(
+            "referer",
+            "https://u:pw@site.example/cb?code=s3cr3t&page=2".parse().unwrap(),
+        );
+        headers.append("host", "u:s3cr3t@api.example:8080".parse().unwrap());
+        headers.append("x-request-id", "r-1".parse().unwrap());
+        let mut out = Vec::new();
+        capture.capture(&headers, false, &mut out);
+        let get = |key: &str| {
+            out.iter()
+                .find(|kv| kv.key.as_str() == format!("http.request.header.{key}"))
+                .map(|kv| kv.value.to_string())
+        };
+        for name in &names[..4] {
+            assert_eq!(get(name).as_deref(), Some("[\"REDACTED\"]"), "{name}");
+        }
+        assert_eq!(
+            get("referer").as_deref(),
+            Some("[\"https://REDACTED:REDACTED@site.example/cb?code=REDACTED&page=2\"]")
+        );
+        assert_eq!(get("host").as_deref(), Some("[\"api.example:8080\"]"));
+        assert_eq!(get("x-request-id").as_deref(), Some("[\"r-1\"]"));
+        assert!(out.iter().all(|kv| !kv.value.to_string().contains("s3cr3t")));
     }
 }

@@ -1,97 +1,37 @@
 //! URL scrubbing: credentials and sensitive query values never reach an attribute.
 
-use std::borrow::Cow;
-use std::sync::Arc;
-
 use http::Uri;
+use otel_core::redact::Redactor;
+use std::borrow::Cow;
 
-/// What replaces a credential or a sensitive query value.
-pub const REDACTED: &str = "REDACTED";
+pub use otel_core::redact::REDACTED;
 
-/// The query parameters whose values are redacted by default.
-///
-/// The first five are the list of the URL semantic conventions (`url.query`,
-/// `url.full`). The others are common names for bearer tokens, API keys and passwords
-/// that the conventions' "SHOULD be scrubbed when instrumentations can identify it"
-/// covers. Matching ignores ASCII case, so `Token` and `TOKEN` are redacted too: the
-/// conventions suggest case-sensitive matching, but leaking a secret is worse than
-/// redacting a harmless value.
-pub const DEFAULT_SENSITIVE_QUERY_PARAMETERS: &[&str] = &[
-    "X-Amz-Signature",
-    "X-Amz-Credential",
-    "X-Amz-Security-Token",
-    "sig",
-    "X-Goog-Signature",
-    "token",
-    "access_token",
-    "refresh_token",
-    "id_token",
-    "auth",
-    "authorization",
-    "api_key",
-    "apikey",
-    "api-key",
-    "key",
-    "password",
-    "passwd",
-    "secret",
-    "client_secret",
-    "session",
-    "sessionid",
-    "jwt",
-];
+/// The query parameter names whose values are redacted by default (see
+/// [`otel_core::redact`] for how names are matched: after percent-decoding, case and
+/// separator folding, with `…token`, `…secret`, `…password` endings always caught).
+pub use otel_core::redact::DEFAULT_SENSITIVE_NAMES as DEFAULT_SENSITIVE_QUERY_PARAMETERS;
 
-/// The list of query parameter names whose values are redacted.
+/// The query parameter names whose values are redacted: the defaults plus the user's.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SensitiveQuery {
-    /// `None`: [`DEFAULT_SENSITIVE_QUERY_PARAMETERS`].
-    custom: Option<Arc<[Box<str>]>>,
+    redactor: Redactor,
 }
 
 impl SensitiveQuery {
+    /// The defaults plus `names`: a user can add names, never drop a default.
     pub(crate) fn new<I, S>(names: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         Self {
-            custom: Some(names.into_iter().map(|s| Box::from(s.as_ref())).collect()),
-        }
-    }
-
-    fn is_sensitive(&self, key: &str) -> bool {
-        match &self.custom {
-            None => DEFAULT_SENSITIVE_QUERY_PARAMETERS
-                .iter()
-                .any(|k| k.eq_ignore_ascii_case(key)),
-            Some(list) => list.iter().any(|k| k.eq_ignore_ascii_case(key)),
+            redactor: Redactor::default().with_names(names),
         }
     }
 
     /// The query with every sensitive value replaced by `REDACTED` (keys are kept).
     pub(crate) fn redact<'a>(&self, query: &'a str) -> Cow<'a, str> {
-        let needs = query.split('&').any(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            !value.is_empty() && value != REDACTED && self.is_sensitive(key)
-        });
-        if !needs {
-            return Cow::Borrowed(query);
-        }
-        let mut out = String::with_capacity(query.len());
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            match pair.split_once('=') {
-                Some((key, value)) if !value.is_empty() && self.is_sensitive(key) => {
-                    out.push_str(key);
-                    out.push('=');
-                    out.push_str(REDACTED);
-                }
-                _ => out.push_str(pair),
-            }
-        }
-        Cow::Owned(out)
+        self.redactor.query(query)
     }
 }
 
@@ -202,8 +142,12 @@ mod tests {
         assert_eq!(s.redact("sig="), "sig=");
         assert_eq!(s.redact("a=1&&access_token=t0k"), "a=1&&access_token=REDACTED");
 
+        // User names add to the defaults.
         let custom = SensitiveQuery::new(["q"]);
-        assert_eq!(custom.redact("q=x&sig=y"), "q=REDACTED&sig=y");
+        assert_eq!(
+            custom.redact("q=x&sig=y&page=1"),
+            "q=REDACTED&sig=REDACTED&page=1"
+        );
     }
 
     #[test]

@@ -143,6 +143,146 @@ async fn nothing_secret_is_exported() {
     }
 }
 
+/// Every text a span, its events and the HTTP metrics export.
+fn exported_texts(spans: &[otel_core::opentelemetry_sdk::trace::SpanData]) -> Vec<String> {
+    let mut exported: Vec<String> = Vec::new();
+    for span in spans {
+        exported.push(span.name.to_string());
+        for kv in &span.attributes {
+            exported.push(kv.key.as_str().to_owned());
+            exported.extend(texts(&kv.value));
+        }
+        for event in span.events.iter() {
+            exported.push(event.name.to_string());
+            for kv in &event.attributes {
+                exported.extend(texts(&kv.value));
+            }
+        }
+    }
+    for name in [
+        "http.server.request.duration",
+        "http.server.response.body.size",
+        "http.client.request.duration",
+    ] {
+        for point in metric_points(name) {
+            for kv in &point.attributes {
+                exported.extend(texts(&kv.value));
+            }
+        }
+    }
+    exported
+}
+
+/// The forms an independent probe got past the redaction: encoded, decorated and
+/// unlisted query keys, credential headers on the allow-list, a `Referer` carrying a
+/// token and a `Host` with userinfo.
+#[tokio::test]
+async fn every_secret_form_of_a_hostile_client_is_redacted() {
+    let cap = testing::capture();
+    let query_keys = [
+        "%74oken",
+        "api%5Fkey",
+        "token[]",
+        "+token",
+        "access-token",
+        "access_token",
+        "private_token",
+        "client_secret",
+        "refresh_token",
+        "id_token",
+        "code",
+        "Signature",
+        "AWSAccessKeyId",
+        "X-Goog-Signature",
+        "x-api-key",
+    ];
+    let mut query: Vec<String> = query_keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| format!("{key}=LEAKQ{i:02}"))
+        .collect();
+    query.push("a=1;token=LEAKSEMI".to_owned());
+    query.push("page=2".to_owned());
+    let query = query.join("&");
+    let captured = [
+        "x-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-csrf-token",
+        "referer",
+        "host",
+        "x-request-id",
+    ];
+    let app = Router::new().route("/cb", get(|| async { "ok" })).layer(
+        HttpServerLayer::new()
+            .request_headers(captured)
+            .response_headers(captured),
+    );
+    let addr = serve(app).await;
+    let client = tower::Layer::layer(&HttpClientLayer::new().request_headers(captured), transport());
+    let mut req = get_req(format!("http://{addr}/cb?{query}"));
+    let headers = req.headers_mut();
+    headers.insert("x-api-key", "LEAKH1".parse().unwrap());
+    headers.insert("x-auth-token", "LEAKH2".parse().unwrap());
+    headers.insert("x-amz-security-token", "LEAKH3".parse().unwrap());
+    headers.insert("x-csrf-token", "LEAKH4".parse().unwrap());
+    headers.insert(
+        header::REFERER,
+        "https://ref:LEAKR1@site.example/login?access_token=LEAKR2&page=1"
+            .parse()
+            .unwrap(),
+    );
+    headers.insert(header::HOST, format!("user:LEAKHOST@{addr}").parse().unwrap());
+    headers.insert("x-request-id", "req-2".parse().unwrap());
+    let (status, _, _) = send(&client, req).await;
+    assert_eq!(status, 200);
+
+    let spans = wait_spans(&cap, 2).await;
+    let server = one(&spans, "GET /cb", SpanKind::Server);
+    let header = |key: &str| {
+        server
+            .attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == format!("http.request.header.{key}"))
+            .map(|kv| texts(&kv.value))
+    };
+    // Present, without their values.
+    for key in [
+        "x-api-key",
+        "x-auth-token",
+        "x-amz-security-token",
+        "x-csrf-token",
+    ] {
+        assert_eq!(header(key), Some(vec!["REDACTED".to_owned()]), "{key}");
+    }
+    assert_eq!(
+        header("referer"),
+        Some(vec![
+            "https://REDACTED:REDACTED@site.example/login?access_token=REDACTED&page=1".to_owned()
+        ])
+    );
+    assert_eq!(header("x-request-id"), Some(vec!["req-2".to_owned()]));
+    assert!(s(&server, "url.query").expect("url.query").ends_with("&page=2"));
+
+    let mut exported = exported_texts(&spans);
+    let status = serde_json::to_string(&otel_core::status()).expect("status serializes");
+    exported.push(status);
+    let planted = query_keys.len() + 1 + 4 + 2 + 1;
+    let mut leaked = Vec::new();
+    for text in &exported {
+        for marker in ["LEAKQ", "LEAKSEMI", "LEAKH", "LEAKR", "LEAKHOST"] {
+            if text.contains(marker) {
+                leaked.push(text.clone());
+            }
+        }
+    }
+    assert!(
+        leaked.is_empty(),
+        "{} of {planted} planted secrets leaked: {leaked:#?}",
+        leaked.len()
+    );
+}
+
 #[derive(Clone)]
 struct RetryUnavailable {
     left: usize,

@@ -148,6 +148,9 @@ impl<T: Typed> Typed for Option<T> {
 }
 
 fn capped_str(s: &str) -> StringValue {
+    // A URL argument (a callback, a presigned link) is recorded like `url.full`.
+    let redacted = crate::redact::url_with_defaults(s);
+    let s = redacted.as_ref();
     if s.len() <= MAX_VALUE_LEN {
         return s.to_owned().into();
     }
@@ -209,7 +212,11 @@ pub fn debug_value<T: Debug + ?Sized>(v: &T) -> Value {
 /// `Display` text of `v`, capped at [`MAX_VALUE_LEN`] bytes.
 #[inline]
 pub fn display_value<T: Display + ?Sized>(v: &T) -> Value {
-    Value::String(capped_fmt(format_args!("{v}"), MAX_VALUE_LEN).into())
+    let text = capped_fmt(format_args!("{v}"), MAX_VALUE_LEN);
+    match crate::redact::url_with_defaults(&text) {
+        Cow::Borrowed(_) => Value::String(text.into()),
+        Cow::Owned(redacted) => Value::String(redacted.into()),
+    }
 }
 
 /// A function argument on its way to becoming a span attribute.
