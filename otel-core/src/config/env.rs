@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
+use super::exporter::ExporterName;
+use super::merge::Defaults;
 use super::{
-    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, OtlpConfig, PropagatorKind,
-    Protocol, SamplerConfig, SamplerSource,
+    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, MetricsExporterKind,
+    OtlpConfig, PropagatorKind, Protocol, SamplerConfig, SamplerSource,
 };
 
 pub(crate) const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
@@ -144,7 +146,12 @@ impl Env<'_> {
     }
 }
 
-pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+/// Reads every variable; where one is unset, `defaults` (the builder's) come before the
+/// spec's defaults.
+pub(crate) fn resolve(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    defaults: &Defaults,
+) -> (Config, Vec<ConfigWarning>) {
     let mut env = Env {
         lookup,
         warnings: Vec::new(),
@@ -158,6 +165,7 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
             .iter()
             .find(|(k, _)| k == "service.name")
             .map(|(_, v)| v.clone())
+            .or_else(|| defaults.service_name.clone())
             .unwrap_or_else(default_service_name),
     };
     resource_attributes.retain(|(k, _)| k != "service.name");
@@ -173,9 +181,9 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
         ExporterKind::Console
     };
     let metrics_default = if endpoint_set(Signal::Metrics) {
-        ExporterKind::Otlp
+        MetricsExporterKind::Otlp
     } else {
-        ExporterKind::Console
+        MetricsExporterKind::Console
     };
     // Without a collector, application logs already reach the terminal through the
     // application's own logger; echoing them again would print every line twice.
@@ -185,24 +193,9 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
         None
     };
 
-    let traces_exporters = exporters(
-        &mut env,
-        "OTEL_TRACES_EXPORTER",
-        &["otlp", "console", "none"],
-        Some(traces_default),
-    );
-    let metrics_exporters = exporters(
-        &mut env,
-        "OTEL_METRICS_EXPORTER",
-        &["otlp", "console", "prometheus", "none"],
-        Some(metrics_default),
-    );
-    let logs_exporters = exporters(
-        &mut env,
-        "OTEL_LOGS_EXPORTER",
-        &["otlp", "console", "none"],
-        logs_default,
-    );
+    let traces_exporters = exporters(&mut env, "OTEL_TRACES_EXPORTER", Some(traces_default));
+    let metrics_exporters = exporters(&mut env, "OTEL_METRICS_EXPORTER", Some(metrics_default));
+    let logs_exporters = exporters(&mut env, "OTEL_LOGS_EXPORTER", logs_default);
 
     let propagators = propagators(&mut env);
 
@@ -350,13 +343,11 @@ fn decode(s: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-fn exporters(
-    env: &mut Env<'_>,
-    name: &str,
-    allowed: &[&str],
-    default: Option<ExporterKind>,
-) -> Vec<ExporterKind> {
-    let default_vec: Vec<ExporterKind> = default.into_iter().collect();
+/// A comma list of exporter names. A name this signal has no exporter for (`prometheus`
+/// for spans or logs, `zipkin`, a typo) is dropped here with a warning, so the resolved
+/// configuration only holds exporters that exist.
+fn exporters<K: ExporterName>(env: &mut Env<'_>, name: &str, default: Option<K>) -> Vec<K> {
+    let default_vec: Vec<K> = default.into_iter().collect();
     let Some(raw) = env.get(name) else {
         return default_vec;
     };
@@ -367,25 +358,23 @@ fn exporters(
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
     {
-        if !allowed.contains(&item.as_str()) {
+        if item == "none" {
+            none = true;
+            continue;
+        }
+        let Some(kind) = K::from_name(&item) else {
+            let supported = K::SUPPORTED;
             let reason = match item.as_str() {
-                "zipkin" | "jaeger" | "logging" | "otlp/stdout" => format!(
-                    "exporter {item:?} is not supported; supported: {}",
-                    allowed.join(", ")
-                ),
-                _ => format!("unknown exporter {item:?}; supported: {}", allowed.join(", ")),
+                "prometheus" => {
+                    format!("the prometheus exporter is for metrics only; supported here: {supported}")
+                }
+                "zipkin" | "jaeger" | "logging" | "otlp/stdout" => {
+                    format!("exporter {item:?} is not supported; supported: {supported}")
+                }
+                _ => format!("unknown exporter {item:?}; supported: {supported}"),
             };
             env.warn(name, &raw, "the other listed exporters (or the default)", reason);
             continue;
-        }
-        let kind = match item.as_str() {
-            "otlp" => ExporterKind::Otlp,
-            "console" => ExporterKind::Console,
-            "prometheus" => ExporterKind::Prometheus,
-            _ => {
-                none = true;
-                continue;
-            }
         };
         if !kinds.contains(&kind) {
             kinds.push(kind);
