@@ -14,6 +14,7 @@ use std::time::Duration;
 use opentelemetry::KeyValue;
 
 use super::env::{self, DEPLOYMENT_ENVIRONMENT};
+use super::values;
 use super::{
     BatchConfig, Compression, Config, ExporterKind, MetricsExporterKind, PropagatorKind, Protocol,
     SamplerConfig, SamplerSource,
@@ -137,7 +138,7 @@ impl Overrides {
         let Some(endpoint) = &self.otlp_endpoint else {
             return Ok(());
         };
-        env::validate_endpoint(endpoint).map_err(|reason| {
+        values::validate_endpoint(endpoint).map_err(|reason| {
             Error::config(format!(
                 "otlp_endpoint {:?}: {reason}; expected e.g. http://localhost:4318",
                 redact_url(endpoint)
@@ -158,7 +159,7 @@ impl Overrides {
     }
 
     fn apply_otlp(&self, c: &mut Config) -> Result<(), Error> {
-        let validated_headers = env::validate_headers(self.otlp_headers.clone())
+        let validated_headers = values::validate_headers(self.otlp_headers.clone())
             .map_err(|reason| Error::config(format!("otlp_header: {reason}")))?;
         if self.otlp_timeout.is_some_and(|t| t.is_zero()) {
             return Err(Error::config(
@@ -176,12 +177,12 @@ impl Overrides {
                         Protocol::Grpc => "http://localhost:4317",
                         Protocol::HttpProtobuf => "http://localhost:4318",
                     };
-                    otlp.endpoint = env::signal_endpoint(base, protocol, path);
+                    otlp.endpoint = values::signal_endpoint(base, protocol, path);
                 }
                 otlp.protocol = protocol;
             }
             if let Some(endpoint) = &self.otlp_endpoint {
-                otlp.endpoint = env::signal_endpoint(endpoint, otlp.protocol, path);
+                otlp.endpoint = values::signal_endpoint(endpoint, otlp.protocol, path);
                 otlp.endpoint_configured = true;
             }
             for (name, value) in &validated_headers {

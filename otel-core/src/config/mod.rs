@@ -9,6 +9,7 @@
 pub(crate) mod env;
 mod exporter;
 pub(crate) mod merge;
+mod values;
 
 use std::fmt;
 use std::time::Duration;
