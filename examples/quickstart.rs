@@ -1,8 +1,9 @@
 //! The quick start: one call sets up telemetry, then spans and metrics just work.
 //!
 //! With no `OTEL_EXPORTER_OTLP_ENDPOINT` set, every finished trace is drawn on stderr as
-//! a waterfall and the metrics are printed at exit. Point it at a collector with
-//! `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart`.
+//! a waterfall and the metrics are printed at exit. Point it at a collector, under a
+//! service name of your choice, with
+//! `OTEL_SERVICE_NAME=checkout OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart`.
 
 use std::time::Duration;
 
@@ -21,7 +22,8 @@ impl std::error::Error for OutOfStock {}
 
 fn main() -> Result<(), otel_core::Error> {
     let telemetry = otel_core::Telemetry::builder()
-        .service_name("quickstart")
+        // A default: OTEL_SERVICE_NAME, when set, names the service instead.
+        .default_service_name("quickstart")
         .deployment_environment("development")
         .init()?;
 
@@ -76,7 +78,7 @@ fn main() -> Result<(), otel_core::Error> {
 
     // What a /health endpoint would show; flush first so the counts are final.
     telemetry.force_flush()?;
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     println!(
         "exported {} spans ({} dropped); full status: {}",
         status.traces.exported,

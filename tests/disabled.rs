@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{TraceContextExt, Tracer};
 use opentelemetry::{global, KeyValue};
-use otel_core::config::ExporterKind;
+use otel_core::config::{ExporterKind, MetricsExporterKind};
 use otel_core::propagation::{extract, inject};
 use otel_tests::{unique_service_name, Collector, RECEIVE_TIMEOUT};
 
@@ -46,7 +46,7 @@ fn disabled_sdk_exports_nothing_and_still_propagates() {
     assert!(guard.warnings().is_empty(), "{:?}", guard.warnings());
 
     assert!(!otel_core::is_enabled());
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert!(status.initialized && !status.enabled, "{status:?}");
     assert!(status.traces.exporters.is_empty(), "{status:?}");
     assert!(guard.tracer_provider().is_none());
@@ -119,7 +119,7 @@ fn disabled_sdk_exports_nothing_and_still_propagates() {
         .service_name(marker_service.clone())
         .otlp_endpoint(collector.http_endpoint())
         .traces_exporters([ExporterKind::Otlp])
-        .metrics_exporters([ExporterKind::Otlp])
+        .metrics_exporters([MetricsExporterKind::Otlp])
         .logs_exporters([ExporterKind::Otlp])
         .metric_export_interval(Duration::from_secs(3600))
         .quiet(true)

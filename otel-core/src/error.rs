@@ -38,6 +38,7 @@ impl Error {
         }
     }
 
+    #[cfg(feature = "pipeline")]
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidConfig, message)
     }

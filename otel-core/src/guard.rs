@@ -9,7 +9,8 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::config::ConfigWarning;
 use crate::export::prometheus::PrometheusServer;
-use crate::{state, status, Error, ErrorKind};
+use crate::status::retract;
+use crate::{state, Error, ErrorKind};
 
 /// Keeps the telemetry pipeline alive; flushes and shuts it down on drop or
 /// [`shutdown`](Self::shutdown).
@@ -115,7 +116,7 @@ impl TelemetryGuard {
         let generation = self.generation;
         let Some(p) = self.providers.take() else {
             state::uninstall(None);
-            status::retract(None);
+            retract(None);
             return Ok(());
         };
         // Later spans must not reach a provider that is shutting down.
@@ -139,7 +140,7 @@ impl TelemetryGuard {
             server.shutdown();
         }
         crate::export::prometheus::set_current(None);
-        status::retract(generation);
+        retract(generation);
         joined(failures, "shutdown")
     }
 }

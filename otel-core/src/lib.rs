@@ -5,6 +5,13 @@
 //! waterfall during development, or as Prometheus text, and gives you small helpers for
 //! spans, context propagation, baggage, log correlation and tests.
 //!
+//! Two layers: an always-compiled core (span and context helpers, [`is_enabled`],
+//! [`baggage`], [`propagation`], the macros' runtime) for code that only instruments, and
+//! the pipeline behind the `pipeline` feature (on by default; implied by `otlp-grpc`,
+//! `otlp-http`, `tracing`, `log` and `testing`) for the application that exports. A
+//! library depends on `otel-core` with `default-features = false` and compiles the core
+//! alone.
+//!
 //! ```no_run
 //! fn main() -> Result<(), otel_core::Error> {
 //!     // Reads OTEL_* variables; with no endpoint configured, traces are drawn on stderr.
@@ -21,29 +28,49 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+// The core, always compiled: what instrumentation (the macros' expansions, otel-tower,
+// hand-written spans) needs, and nothing that exports. It never refers to the pipeline.
 pub mod baggage;
-pub mod config;
 mod error;
-pub mod export;
-mod guard;
-pub mod logs;
-pub mod metrics;
 pub mod propagation;
 pub mod redact;
-mod runtime;
 mod span;
 mod state;
-mod status;
-mod sync;
-mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
 
+// The pipeline (feature `pipeline`): configuration, `init()`, exporters and everything
+// that turns recorded telemetry into output. It builds on the core, never the reverse.
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod config;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod export;
+#[cfg(feature = "pipeline")]
+mod guard;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod logs;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod metrics;
+#[cfg(feature = "pipeline")]
+mod pipeline;
+#[cfg(feature = "pipeline")]
+mod runtime;
+#[cfg(feature = "pipeline")]
+mod status;
+#[cfg(feature = "pipeline")]
+mod sync;
+#[cfg(feature = "pipeline")]
+mod telemetry;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
+
 pub use error::{Error, ErrorKind, Result};
-pub use guard::TelemetryGuard;
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use otel_macros::{instrument_struct, instrumented};
@@ -52,7 +79,16 @@ pub use span::{
     record_error, set_attribute, InSpan,
 };
 pub use state::is_enabled;
-pub use status::{status, ExporterStatus, SignalStatus, Status};
+
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub use guard::TelemetryGuard;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+#[allow(deprecated)]
+pub use status::{status, telemetry_status, ExporterStatus, SignalStatus, Status, TelemetryStatus};
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use telemetry::{init, Telemetry, TelemetryBuilder};
 
 /// Re-exported so users need no direct dependency on the exact `opentelemetry` version.

@@ -10,14 +10,21 @@
 //! reference counting, and a process installs a handful of states at most (one per
 //! `init()`), so the leak is bounded and tiny.
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+#[cfg(feature = "pipeline")]
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicPtr, Ordering};
 
+#[cfg(feature = "pipeline")]
 use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 /// What [`crate::init`] installed, read by the span helpers, the macros and the layers.
+///
+/// Only the pipeline installs a state: with the core alone it is never built, and
+/// [`current`] always answers [`Current::Global`].
 #[derive(Debug)]
+#[cfg_attr(not(feature = "pipeline"), allow(dead_code))]
 pub(crate) struct Installed {
     /// The tracer with the `otel-core` instrumentation scope.
     pub(crate) tracer: SdkTracer,
@@ -27,6 +34,7 @@ pub(crate) struct Installed {
     #[allow(dead_code)]
     pub(crate) meter_provider: SdkMeterProvider,
     /// OpenTelemetry 0.33 has no global logger provider, so the log bridges read it here.
+    #[cfg(feature = "pipeline")]
     #[cfg_attr(
         not(any(feature = "tracing", feature = "log", feature = "testing")),
         allow(dead_code)
@@ -53,6 +61,7 @@ pub(crate) enum Current {
 
 const DISABLED: *mut Installed = std::ptr::dangling_mut();
 static STATE: AtomicPtr<Installed> = AtomicPtr::new(std::ptr::null_mut());
+#[cfg(feature = "pipeline")]
 static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 #[inline(always)]
@@ -83,22 +92,28 @@ pub fn is_enabled() -> bool {
     STATE.load(Ordering::Acquire) != DISABLED
 }
 
+// Writers: only the pipeline (`init()`, the guard, the testing harness) changes the state.
+
+#[cfg(feature = "pipeline")]
 pub(crate) fn next_generation() -> u64 {
     GENERATION.fetch_add(1, Ordering::Relaxed)
 }
 
+#[cfg(feature = "pipeline")]
 pub(crate) fn install(installed: Installed) -> &'static Installed {
     let leaked: &'static mut Installed = Box::leak(Box::new(installed));
     STATE.store(leaked, Ordering::Release);
     leaked
 }
 
+#[cfg(feature = "pipeline")]
 pub(crate) fn set_disabled() {
     STATE.store(DISABLED, Ordering::Release);
 }
 
 /// Returns to the global fallback, but only if the state is still the one identified
 /// by `generation` (a later `init()` must not be undone by an older guard).
+#[cfg(feature = "pipeline")]
 pub(crate) fn uninstall(generation: Option<u64>) {
     let ptr = STATE.load(Ordering::Acquire);
     let matches = match current() {
@@ -112,6 +127,7 @@ pub(crate) fn uninstall(generation: Option<u64>) {
 }
 
 /// The logger provider installed by [`crate::init`], if any (the log bridges use it).
+#[cfg(feature = "pipeline")]
 #[cfg_attr(not(any(feature = "tracing", feature = "log")), allow(dead_code))]
 pub(crate) fn logger_provider() -> Option<SdkLoggerProvider> {
     match current() {

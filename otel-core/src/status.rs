@@ -6,19 +6,22 @@ use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
 
-use crate::config::{Config, ExporterKind, OtlpConfig};
+use crate::config::{Config, ExporterKind, MetricsExporterKind, OtlpConfig};
 use crate::export::stats::{SignalStats, Stats};
 
 /// A snapshot of the telemetry pipeline, safe to serve publicly: header values and URL
 /// credentials never appear in it.
 ///
+/// Named apart from `opentelemetry::trace::Status` (a span's status), which instrumented
+/// code imports too.
+///
 /// ```
-/// let status = otel_core::status();
+/// let status = otel_core::telemetry_status();
 /// let json = serde_json::to_string(&status).unwrap();
 /// assert!(json.contains("\"enabled\""));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Status {
+pub struct TelemetryStatus {
     /// `false` when nothing is installed or telemetry is disabled.
     pub enabled: bool,
     /// Whether [`crate::init`] has installed a pipeline (or left it disabled).
@@ -95,16 +98,32 @@ pub(crate) fn retract(generation: Option<u64>) {
     }
 }
 
+/// The former name of [`TelemetryStatus`].
+#[deprecated(note = "renamed to `TelemetryStatus` (`Status` collides with `opentelemetry::trace::Status`)")]
+pub type Status = TelemetryStatus;
+
+/// The former name of [`telemetry_status`].
+///
+/// ```
+/// #[allow(deprecated)]
+/// let status = otel_core::status();
+/// assert_eq!(status, otel_core::telemetry_status());
+/// ```
+#[deprecated(note = "renamed to `telemetry_status()`")]
+pub fn status() -> TelemetryStatus {
+    telemetry_status()
+}
+
 /// The current status of the pipeline installed by [`crate::init`].
 ///
 /// ```
-/// let status = otel_core::status();
+/// let status = otel_core::telemetry_status();
 /// assert!(!status.initialized); // nothing installed in this doctest
 /// ```
-pub fn status() -> Status {
+pub fn telemetry_status() -> TelemetryStatus {
     let source = SOURCE.read().ok().and_then(|s| s.clone());
     let Some(source) = source else {
-        return Status {
+        return TelemetryStatus {
             enabled: false,
             initialized: false,
             service_name: None,
@@ -117,54 +136,77 @@ pub fn status() -> Status {
         };
     };
     let c = &source.config;
-    Status {
+    TelemetryStatus {
         enabled: !c.disabled,
         initialized: true,
         service_name: Some(c.service_name.clone()),
         sampler: Some(c.sampler.to_string()),
         propagators: c.propagators.iter().map(|p| p.name().to_owned()).collect(),
-        traces: signal(&c.traces_exporters, &c.otlp_traces, &source.stats.spans, c),
-        metrics: signal(&c.metrics_exporters, &c.otlp_metrics, &source.stats.metrics, c),
-        logs: signal(&c.logs_exporters, &c.otlp_logs, &source.stats.logs, c),
+        traces: signal(
+            exporters(&c.traces_exporters, &c.otlp_traces),
+            &source.stats.spans,
+            c,
+        ),
+        metrics: signal(metrics_exporters(c), &source.stats.metrics, c),
+        logs: signal(exporters(&c.logs_exporters, &c.otlp_logs), &source.stats.logs, c),
         warnings: source.warnings.clone(),
     }
 }
 
-fn signal(kinds: &[ExporterKind], otlp: &OtlpConfig, stats: &SignalStats, config: &Config) -> SignalStatus {
-    let exporters = if config.disabled {
-        Vec::new()
-    } else {
-        kinds
+fn exporters(kinds: &[ExporterKind], otlp: &OtlpConfig) -> Vec<ExporterStatus> {
+    kinds
+        .iter()
+        .map(|kind| match kind {
+            ExporterKind::Otlp => otlp_exporter(otlp),
+            ExporterKind::Console => console_exporter(),
+        })
+        .collect()
+}
+
+fn metrics_exporters(c: &Config) -> Vec<ExporterStatus> {
+    c.metrics_exporters
+        .iter()
+        .map(|kind| match kind {
+            MetricsExporterKind::Otlp => otlp_exporter(&c.otlp_metrics),
+            MetricsExporterKind::Console => console_exporter(),
+            MetricsExporterKind::Prometheus => ExporterStatus {
+                kind: kind.as_str().to_owned(),
+                endpoint: Some(format!(
+                    "http://{}:{}/metrics",
+                    c.prometheus_address.0, c.prometheus_address.1
+                )),
+                protocol: None,
+                headers: Vec::new(),
+            },
+        })
+        .collect()
+}
+
+fn otlp_exporter(otlp: &OtlpConfig) -> ExporterStatus {
+    ExporterStatus {
+        kind: ExporterKind::Otlp.as_str().to_owned(),
+        endpoint: Some(redact_url(&otlp.endpoint)),
+        protocol: Some(otlp.protocol.as_str().to_owned()),
+        headers: otlp
+            .headers
             .iter()
-            .map(|kind| match kind {
-                ExporterKind::Otlp => ExporterStatus {
-                    kind: kind.as_str().to_owned(),
-                    endpoint: Some(redact_url(&otlp.endpoint)),
-                    protocol: Some(otlp.protocol.as_str().to_owned()),
-                    headers: otlp
-                        .headers
-                        .iter()
-                        .map(|(k, _)| format!("{k}=<redacted>"))
-                        .collect(),
-                },
-                ExporterKind::Prometheus => ExporterStatus {
-                    kind: kind.as_str().to_owned(),
-                    endpoint: Some(format!(
-                        "http://{}:{}/metrics",
-                        config.prometheus_address.0, config.prometheus_address.1
-                    )),
-                    protocol: None,
-                    headers: Vec::new(),
-                },
-                ExporterKind::Console => ExporterStatus {
-                    kind: kind.as_str().to_owned(),
-                    endpoint: None,
-                    protocol: None,
-                    headers: Vec::new(),
-                },
-            })
-            .collect()
-    };
+            .map(|(k, _)| format!("{k}=<redacted>"))
+            .collect(),
+    }
+}
+
+fn console_exporter() -> ExporterStatus {
+    ExporterStatus {
+        kind: ExporterKind::Console.as_str().to_owned(),
+        endpoint: None,
+        protocol: None,
+        headers: Vec::new(),
+    }
+}
+
+fn signal(exporters: Vec<ExporterStatus>, stats: &SignalStats, config: &Config) -> SignalStatus {
+    // Disabled: the configuration still names exporters, but nothing reaches them.
+    let exporters = if config.disabled { Vec::new() } else { exporters };
     let last = stats.last_error();
     SignalStatus {
         exporters,

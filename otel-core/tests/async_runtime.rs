@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use otel_core::config::{ExporterKind, Protocol};
+use otel_core::config::{ExporterKind, MetricsExporterKind, Protocol};
 use otel_core::opentelemetry::global;
 
 fn closed_port() -> u16 {
@@ -22,7 +22,7 @@ async fn exercise(protocol: Protocol) {
         .otlp_protocol(protocol)
         .otlp_timeout(Duration::from_millis(300))
         .traces_exporters([ExporterKind::Otlp])
-        .metrics_exporters([ExporterKind::Otlp])
+        .metrics_exporters([MetricsExporterKind::Otlp])
         .logs_exporters([ExporterKind::Otlp])
         .quiet(true)
         .init()
@@ -49,7 +49,7 @@ async fn exercise(protocol: Protocol) {
         "{:?}",
         started.elapsed()
     );
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert!(!status.initialized, "status is retracted after shutdown");
 }
 

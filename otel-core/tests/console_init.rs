@@ -15,7 +15,7 @@ fn console_exporters_export_every_signal_and_shut_down_cleanly() {
         .quiet(true)
         .init()
         .expect("init");
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert_eq!(
         status.traces.exporters[0].kind, "console",
         "no endpoint: console by default"
@@ -34,7 +34,7 @@ fn console_exporters_export_every_signal_and_shut_down_cleanly() {
     logger.emit(record);
 
     guard.force_flush().expect("flush: local exporters cannot fail");
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert_eq!(status.traces.exported, 2);
     assert_eq!(status.logs.exported, 1);
     assert!(status.metrics.exported >= 1, "{status:?}");

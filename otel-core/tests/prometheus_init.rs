@@ -58,7 +58,7 @@ fn prometheus_exporter_is_served_and_published() {
     assert_eq!(response.status(), 200);
     assert!(response.body().contains("shop_orders_total{"));
 
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert_eq!(status.metrics.exporters[0].kind, "prometheus");
 
     guard.shutdown().expect("shutdown");

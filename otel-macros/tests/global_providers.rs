@@ -5,13 +5,13 @@
 
 use std::sync::Arc;
 
-use otel_core::export::memory::InMemorySpanExporter;
 use otel_core::opentelemetry::trace::Status;
 use otel_core::opentelemetry::{global, KeyValue, Value};
 use otel_core::opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use otel_core::opentelemetry_sdk::metrics::reader::MetricReader;
 use otel_core::opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
 use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
+use otel_core::testing::SpanRecorder;
 use otel_macros::instrumented;
 
 use otel_core::export::SharedReader;
@@ -38,8 +38,8 @@ fn calls(reader: &SharedReader, result: &str) -> u64 {
     total
 }
 
-fn pipeline() -> (InMemorySpanExporter, SharedReader) {
-    let spans = InMemorySpanExporter::default();
+fn pipeline() -> (SpanRecorder, SharedReader) {
+    let spans = SpanRecorder::default();
     let reader = SharedReader::new(Arc::new(ManualReader::builder().build()));
     global::set_tracer_provider(
         SdkTracerProvider::builder()

@@ -44,7 +44,10 @@ fn route(req: &http::request::Parts) -> Option<Cow<'static, str>> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _telemetry = otel_core::init()?;
+    // Named unless OTEL_SERVICE_NAME says otherwise.
+    let _telemetry = otel_core::Telemetry::builder()
+        .default_service_name("hyper-server")
+        .init()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
 

@@ -73,7 +73,10 @@ impl tower::Service<http::Request<tonic::body::Body>> for Greeter {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let _telemetry = otel_core::init()?;
+    // Named unless OTEL_SERVICE_NAME says otherwise.
+    let _telemetry = otel_core::Telemetry::builder()
+        .default_service_name("tonic-server-client")
+        .init()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let origin: http::Uri = format!("http://{}", listener.local_addr()?).parse()?;
     let server = tokio::spawn(

@@ -265,7 +265,7 @@ async fn every_secret_form_of_a_hostile_client_is_redacted() {
     assert!(s(&server, "url.query").expect("url.query").ends_with("&page=2"));
 
     let mut exported = exported_texts(&spans);
-    let status = serde_json::to_string(&otel_core::status()).expect("status serializes");
+    let status = serde_json::to_string(&otel_core::telemetry_status()).expect("status serializes");
     exported.push(status);
     let planted = query_keys.len() + 1 + 4 + 2 + 1;
     let mut leaked = Vec::new();

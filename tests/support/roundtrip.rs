@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{global, Context, KeyValue};
-use otel_core::config::{ExporterKind, Protocol};
+use otel_core::config::{ExporterKind, MetricsExporterKind, Protocol};
 use tracing_subscriber::layer::SubscriberExt;
 
 use crate::parse::{ReceivedDataPoint, ReceivedLog, ReceivedSpan};
@@ -52,7 +52,7 @@ pub fn export_through_collector(protocol: Protocol) {
         .otlp_endpoint(endpoint.clone())
         .otlp_protocol(protocol)
         .traces_exporters([ExporterKind::Otlp])
-        .metrics_exporters([ExporterKind::Otlp])
+        .metrics_exporters([MetricsExporterKind::Otlp])
         .logs_exporters([ExporterKind::Otlp])
         // Only the shutdown's final collection exports metrics, so each point is sent once.
         .metric_export_interval(Duration::from_secs(3600))
@@ -61,7 +61,7 @@ pub fn export_through_collector(protocol: Protocol) {
         .expect("init with a collector endpoint");
     assert!(guard.warnings().is_empty(), "{:?}", guard.warnings());
 
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     assert!(status.enabled && status.initialized, "{status:?}");
     assert_eq!(status.service_name.as_deref(), Some(service.as_str()));
     let traces_exporter = &status.traces.exporters[0];

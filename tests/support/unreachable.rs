@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
-use otel_core::config::{BatchConfig, ExporterKind, Protocol};
+use otel_core::config::{BatchConfig, ExporterKind, MetricsExporterKind, Protocol};
 use otel_core::SignalStatus;
 
 use crate::unique_service_name;
@@ -56,7 +56,7 @@ pub fn unreachable_collector(endpoint: &str, protocol: Protocol) {
         .otlp_protocol(protocol)
         .otlp_timeout(OTLP_TIMEOUT)
         .traces_exporters([ExporterKind::Otlp])
-        .metrics_exporters([ExporterKind::Otlp])
+        .metrics_exporters([MetricsExporterKind::Otlp])
         .logs_exporters([ExporterKind::Otlp])
         .span_batch(BatchConfig {
             max_queue_size: QUEUE,
@@ -80,7 +80,7 @@ pub fn unreachable_collector(endpoint: &str, protocol: Protocol) {
         "{what}: creating {SPANS} spans took {creating:?}"
     );
 
-    let traces = otel_core::status().traces;
+    let traces = otel_core::telemetry_status().traces;
     assert!(
         traces.dropped > 0,
         "{what}: spans beyond the {QUEUE}-span queue are dropped and counted: {traces:?}"
@@ -118,7 +118,7 @@ pub fn unreachable_collector(endpoint: &str, protocol: Protocol) {
         "{what}: the last error says what failed: {last_error:?}"
     );
 
-    let status = otel_core::status();
+    let status = otel_core::telemetry_status();
     let exporter = &status.traces.exporters[0];
     assert_eq!(exporter.kind, "otlp");
     assert_eq!(exporter.protocol.as_deref(), Some(protocol.as_str()));
@@ -150,7 +150,7 @@ pub fn unreachable_collector(endpoint: &str, protocol: Protocol) {
         "{what}: shutdown took {shutting_down:?} (OTLP timeout {OTLP_TIMEOUT:?}): {result:?}"
     );
     assert!(
-        !otel_core::status().initialized,
+        !otel_core::telemetry_status().initialized,
         "{what}: shutdown retracts the status"
     );
 }
@@ -159,7 +159,7 @@ pub fn unreachable_collector(endpoint: &str, protocol: Protocol) {
 fn settled_traces(what: &str) -> SignalStatus {
     let deadline = Instant::now() + SETTLE;
     loop {
-        let traces = otel_core::status().traces;
+        let traces = otel_core::telemetry_status().traces;
         if traces.dropped + traces.failed_items + traces.exported == SPANS {
             return traces;
         }

@@ -22,6 +22,7 @@ mod call;
 mod callsite;
 mod outcome;
 mod panic;
+mod series;
 mod value;
 
 use std::future::Future;

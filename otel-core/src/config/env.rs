@@ -2,9 +2,12 @@
 
 use std::time::Duration;
 
+use super::exporter::ExporterName;
+use super::merge::Defaults;
+use super::values::{parse_key_values, signal_endpoint, validate_endpoint, validate_headers};
 use super::{
-    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, OtlpConfig, PropagatorKind,
-    Protocol, SamplerConfig, SamplerSource,
+    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, MetricsExporterKind,
+    OtlpConfig, PropagatorKind, Protocol, SamplerConfig, SamplerSource,
 };
 
 pub(crate) const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
@@ -144,7 +147,12 @@ impl Env<'_> {
     }
 }
 
-pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
+/// Reads every variable; where one is unset, `defaults` (the builder's) come before the
+/// spec's defaults.
+pub(crate) fn resolve(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    defaults: &Defaults,
+) -> (Config, Vec<ConfigWarning>) {
     let mut env = Env {
         lookup,
         warnings: Vec::new(),
@@ -158,6 +166,7 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
             .iter()
             .find(|(k, _)| k == "service.name")
             .map(|(_, v)| v.clone())
+            .or_else(|| defaults.service_name.clone())
             .unwrap_or_else(default_service_name),
     };
     resource_attributes.retain(|(k, _)| k != "service.name");
@@ -173,9 +182,9 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
         ExporterKind::Console
     };
     let metrics_default = if endpoint_set(Signal::Metrics) {
-        ExporterKind::Otlp
+        MetricsExporterKind::Otlp
     } else {
-        ExporterKind::Console
+        MetricsExporterKind::Console
     };
     // Without a collector, application logs already reach the terminal through the
     // application's own logger; echoing them again would print every line twice.
@@ -185,24 +194,9 @@ pub(super) fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> (Config, Vec<C
         None
     };
 
-    let traces_exporters = exporters(
-        &mut env,
-        "OTEL_TRACES_EXPORTER",
-        &["otlp", "console", "none"],
-        Some(traces_default),
-    );
-    let metrics_exporters = exporters(
-        &mut env,
-        "OTEL_METRICS_EXPORTER",
-        &["otlp", "console", "prometheus", "none"],
-        Some(metrics_default),
-    );
-    let logs_exporters = exporters(
-        &mut env,
-        "OTEL_LOGS_EXPORTER",
-        &["otlp", "console", "none"],
-        logs_default,
-    );
+    let traces_exporters = exporters(&mut env, "OTEL_TRACES_EXPORTER", Some(traces_default));
+    let metrics_exporters = exporters(&mut env, "OTEL_METRICS_EXPORTER", Some(metrics_default));
+    let logs_exporters = exporters(&mut env, "OTEL_LOGS_EXPORTER", logs_default);
 
     let propagators = propagators(&mut env);
 
@@ -320,43 +314,11 @@ fn resource_attributes(env: &mut Env<'_>) -> Vec<(String, String)> {
     }
 }
 
-/// Parses the `k=v,k2=v2` list used by `OTEL_RESOURCE_ATTRIBUTES` and the OTLP headers.
-pub(crate) fn parse_key_values(raw: &str) -> Result<Vec<(String, String)>, String> {
-    let mut pairs = Vec::new();
-    for entry in raw.split(',') {
-        let entry = entry.trim();
-        if entry.is_empty() {
-            continue;
-        }
-        let Some((key, value)) = entry.split_once('=') else {
-            return Err(format!("entry {entry:?} is not key=value"));
-        };
-        let key =
-            decode(key.trim()).ok_or_else(|| format!("key {key:?} is not valid percent-encoded UTF-8"))?;
-        let value = decode(value.trim())
-            .ok_or_else(|| format!("value of {key:?} is not valid percent-encoded UTF-8"))?;
-        if key.is_empty() {
-            return Err(format!("entry {entry:?} has an empty key"));
-        }
-        pairs.push((key, value));
-    }
-    Ok(pairs)
-}
-
-fn decode(s: &str) -> Option<String> {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8()
-        .ok()
-        .map(|c| c.into_owned())
-}
-
-fn exporters(
-    env: &mut Env<'_>,
-    name: &str,
-    allowed: &[&str],
-    default: Option<ExporterKind>,
-) -> Vec<ExporterKind> {
-    let default_vec: Vec<ExporterKind> = default.into_iter().collect();
+/// A comma list of exporter names. A name this signal has no exporter for (`prometheus`
+/// for spans or logs, `zipkin`, a typo) is dropped here with a warning, so the resolved
+/// configuration only holds exporters that exist.
+fn exporters<K: ExporterName>(env: &mut Env<'_>, name: &str, default: Option<K>) -> Vec<K> {
+    let default_vec: Vec<K> = default.into_iter().collect();
     let Some(raw) = env.get(name) else {
         return default_vec;
     };
@@ -367,25 +329,23 @@ fn exporters(
         .map(|s| s.trim().to_ascii_lowercase())
         .filter(|s| !s.is_empty())
     {
-        if !allowed.contains(&item.as_str()) {
+        if item == "none" {
+            none = true;
+            continue;
+        }
+        let Some(kind) = K::from_name(&item) else {
+            let supported = K::SUPPORTED;
             let reason = match item.as_str() {
-                "zipkin" | "jaeger" | "logging" | "otlp/stdout" => format!(
-                    "exporter {item:?} is not supported; supported: {}",
-                    allowed.join(", ")
-                ),
-                _ => format!("unknown exporter {item:?}; supported: {}", allowed.join(", ")),
+                "prometheus" => {
+                    format!("the prometheus exporter is for metrics only; supported here: {supported}")
+                }
+                "zipkin" | "jaeger" | "logging" | "otlp/stdout" => {
+                    format!("exporter {item:?} is not supported; supported: {supported}")
+                }
+                _ => format!("unknown exporter {item:?}; supported: {supported}"),
             };
             env.warn(name, &raw, "the other listed exporters (or the default)", reason);
             continue;
-        }
-        let kind = match item.as_str() {
-            "otlp" => ExporterKind::Otlp,
-            "console" => ExporterKind::Console,
-            "prometheus" => ExporterKind::Prometheus,
-            _ => {
-                none = true;
-                continue;
-            }
         };
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -593,37 +553,6 @@ fn otlp(env: &mut Env<'_>, signal: Signal) -> OtlpConfig {
         compression,
         timeout,
     }
-}
-
-/// For HTTP the generic endpoint is a base URL that gets `/v1/{signal}` appended; for
-/// gRPC it is used as is.
-pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, path: &str) -> String {
-    match protocol {
-        Protocol::Grpc => base.to_owned(),
-        Protocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), path),
-    }
-}
-
-pub(crate) fn validate_endpoint(raw: &str) -> Result<(), String> {
-    let uri: http::Uri = raw.parse().map_err(|e| format!("not a valid URL: {e}"))?;
-    match uri.scheme_str() {
-        Some("http") | Some("https") => {}
-        _ => return Err("the URL must start with http:// or https://".to_owned()),
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err("the URL has no host".to_owned());
-    }
-    Ok(())
-}
-
-pub(crate) fn validate_headers(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, String> {
-    for (name, value) in &pairs {
-        http::HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("{name:?} is not a valid header name"))?;
-        http::HeaderValue::from_str(value)
-            .map_err(|_| format!("the value of {name:?} is not a valid header value"))?;
-    }
-    Ok(pairs)
 }
 
 fn batch(env: &mut Env<'_>, prefix: &str, default: BatchConfig) -> BatchConfig {

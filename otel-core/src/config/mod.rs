@@ -1,38 +1,21 @@
 //! The resolved configuration: what the environment says, overridden by the builder.
 //!
 //! [`Config::from_env`] implements the OpenTelemetry SDK environment-variable
-//! specification. Every invalid value produces a [`ConfigWarning`] naming the variable,
-//! the bad value and the fallback used; nothing invalid is ever silently accepted.
+//! specification (`env.rs`). Every invalid value produces a [`ConfigWarning`] naming the
+//! variable, the bad value and the fallback used; nothing invalid is ever silently
+//! accepted. The builder's values are merged over it in `merge.rs`: its defaults yield to
+//! the environment, its settings override it.
 
 pub(crate) mod env;
+mod exporter;
+pub(crate) mod merge;
+mod values;
 
 use std::fmt;
 use std::time::Duration;
 
 pub use env::VARIABLES;
-
-/// Where a signal's data goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ExporterKind {
-    /// OTLP to a collector, over gRPC or HTTP/protobuf.
-    Otlp,
-    /// Human-readable output on stderr (a waterfall per trace for spans).
-    Console,
-    /// Prometheus text exposition (metrics only).
-    Prometheus,
-}
-
-impl ExporterKind {
-    /// The name used in `OTEL_*_EXPORTER` and in [`crate::status()`].
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Otlp => "otlp",
-            Self::Console => "console",
-            Self::Prometheus => "prometheus",
-        }
-    }
-}
+pub use exporter::{ExporterKind, MetricsExporterKind};
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -143,7 +126,7 @@ pub struct OtlpConfig {
     pub endpoint_configured: bool,
     /// Transport.
     pub protocol: Protocol,
-    /// Extra headers (for example an API key). Never printed: see [`crate::status()`].
+    /// Extra headers (for example an API key). Never printed: see [`crate::telemetry_status()`].
     pub headers: Vec<(String, String)>,
     /// Payload compression.
     pub compression: Compression,
@@ -181,7 +164,7 @@ impl BatchConfig {
     };
 }
 
-/// Why the sampler is what it is (shown in [`crate::status()`]).
+/// Why the sampler is what it is (shown in [`crate::telemetry_status()`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SamplerSource {
@@ -224,7 +207,7 @@ impl fmt::Display for ConfigWarning {
 /// The complete, resolved configuration.
 ///
 /// ```
-/// use otel_core::config::{Config, ExporterKind};
+/// use otel_core::config::{Config, MetricsExporterKind};
 ///
 /// let env = [("OTEL_SERVICE_NAME", "checkout"), ("OTEL_TRACES_EXPORTER", "none")];
 /// let (config, warnings) = Config::from_lookup(|k| {
@@ -233,7 +216,7 @@ impl fmt::Display for ConfigWarning {
 /// assert!(warnings.is_empty());
 /// assert_eq!(config.service_name, "checkout");
 /// assert!(config.traces_exporters.is_empty());
-/// assert_eq!(config.metrics_exporters, vec![ExporterKind::Console]); // no endpoint: console
+/// assert_eq!(config.metrics_exporters, vec![MetricsExporterKind::Console]); // no endpoint: console
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -252,7 +235,7 @@ pub struct Config {
     /// Span exporters (empty for `none`).
     pub traces_exporters: Vec<ExporterKind>,
     /// Metric exporters (empty for `none`).
-    pub metrics_exporters: Vec<ExporterKind>,
+    pub metrics_exporters: Vec<MetricsExporterKind>,
     /// Log exporters (empty for `none`).
     pub logs_exporters: Vec<ExporterKind>,
     /// OTLP settings for spans.
@@ -281,7 +264,7 @@ impl Config {
 
     /// Resolves the configuration from any variable lookup (tests, config files).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Config, Vec<ConfigWarning>) {
-        env::resolve(&lookup)
+        env::resolve(&lookup, &merge::Defaults::default())
     }
 
     /// The `deployment.environment.name` resource attribute, if any.

@@ -1,7 +1,7 @@
 //! A bounded batch span processor that counts what it drops.
 //!
 //! The SDK's `BatchSpanProcessor` drops spans when its queue is full but only logs the
-//! fact; [`crate::status()`] must report it. Same design otherwise: producers
+//! fact; [`crate::telemetry_status()`] must report it. Same design otherwise: producers
 //! `try_send` into a bounded channel and never block; one worker thread drains it on a
 //! schedule, when a batch is full, or on flush/shutdown, and exports with a deadline.
 

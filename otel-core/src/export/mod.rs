@@ -1,10 +1,10 @@
-//! Exporters: OTLP (gRPC and HTTP/protobuf), the console waterfall for development,
-//! Prometheus text exposition, and in-memory capture for tests; plus the bounded batch
-//! processor and the counters behind [`crate::status()`].
+//! Exporters: OTLP (gRPC and HTTP/protobuf), the console waterfall for development and
+//! Prometheus text exposition; plus the bounded batch processor and the counters behind
+//! [`crate::telemetry_status()`]. The in-memory recorders for tests are in
+//! `crate::testing` (feature `testing`).
 
 pub(crate) mod batch;
 pub mod console;
-pub mod memory;
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 pub(crate) mod otlp;
 pub mod prometheus;

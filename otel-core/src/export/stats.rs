@@ -1,4 +1,4 @@
-//! Counters behind [`crate::status()`]: what was exported, dropped and failed, and the
+//! Counters behind [`crate::telemetry_status()`]: what was exported, dropped and failed, and the
 //! wrapper that records them for metric and log exporters.
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -8,7 +8,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry::{Context, ContextGuard};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator, SpanData};
 
-use crate::export::memory::CapturedLog;
+use super::CapturedLog;
 
 /// Spans and logs of one test; see [`capture`].
 #[derive(Debug)]

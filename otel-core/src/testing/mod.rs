@@ -19,6 +19,7 @@
 
 mod capture;
 mod metrics;
+mod recorder;
 
 use std::sync::{Arc, OnceLock};
 
@@ -30,13 +31,13 @@ use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData};
 
 pub use capture::{capture, Capture};
 pub use metrics::{metric_points, MetricPoint, PointValue};
+pub use recorder::{CapturedLog, LogRecorder, RecordingLogProcessor, RecordingSpanProcessor, SpanRecorder};
 
-use crate::export::memory::{InMemoryLogExporter, InMemorySpanExporter};
 use crate::state::{self, Installed};
 
 pub(crate) struct Harness {
-    pub(crate) spans: InMemorySpanExporter,
-    pub(crate) logs: InMemoryLogExporter,
+    pub(crate) spans: SpanRecorder,
+    pub(crate) logs: LogRecorder,
     pub(crate) reader: Arc<ManualReader>,
     installed: &'static Installed,
 }
@@ -66,8 +67,8 @@ pub fn install() {
 
 pub(crate) fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
-        let spans = InMemorySpanExporter::default();
-        let logs = InMemoryLogExporter::default();
+        let spans = SpanRecorder::default();
+        let logs = LogRecorder::default();
         let reader = Arc::new(ManualReader::builder().build());
         let tracer_provider = SdkTracerProvider::builder()
             .with_span_processor(spans.processor())

@@ -30,7 +30,7 @@ fn defaults_follow_the_spec_with_console_when_no_endpoint() {
         vec![PropagatorKind::TraceContext, PropagatorKind::Baggage]
     );
     assert_eq!(c.traces_exporters, vec![ExporterKind::Console]);
-    assert_eq!(c.metrics_exporters, vec![ExporterKind::Console]);
+    assert_eq!(c.metrics_exporters, vec![MetricsExporterKind::Console]);
     assert!(c.logs_exporters.is_empty());
     assert_eq!(c.otlp_traces.endpoint, "http://localhost:4318/v1/traces");
     assert_eq!(c.otlp_traces.protocol, Protocol::HttpProtobuf);
@@ -240,7 +240,7 @@ fn exporters() {
         c.traces_exporters,
         vec![ExporterKind::Otlp, ExporterKind::Console]
     );
-    assert_eq!(c.metrics_exporters, vec![ExporterKind::Prometheus]);
+    assert_eq!(c.metrics_exporters, vec![MetricsExporterKind::Prometheus]);
     assert_eq!(c.logs_exporters, vec![ExporterKind::Console]);
 
     let (c, _) = resolve(&[
@@ -268,18 +268,27 @@ fn exporters() {
         "prometheus is for metrics only"
     );
     assert_eq!(w.len(), 1);
+    assert!(w[0].reason.contains("metrics only"), "{}", w[0].reason);
+    let (c, w) = resolve(&[("OTEL_LOGS_EXPORTER", "prometheus,console")]);
+    assert_eq!(c.logs_exporters, vec![ExporterKind::Console]);
+    warned(
+        &w,
+        "OTEL_LOGS_EXPORTER",
+        "prometheus,console",
+        "the other listed exporters (or the default)",
+    );
 
     // A configured endpoint makes OTLP the default for every signal.
     let (c, _) = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]);
     assert_eq!(c.traces_exporters, vec![ExporterKind::Otlp]);
-    assert_eq!(c.metrics_exporters, vec![ExporterKind::Otlp]);
+    assert_eq!(c.metrics_exporters, vec![MetricsExporterKind::Otlp]);
     assert_eq!(c.logs_exporters, vec![ExporterKind::Otlp]);
     let (c, _) = resolve(&[(
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
         "http://collector:4318/v1/traces",
     )]);
     assert_eq!(c.traces_exporters, vec![ExporterKind::Otlp]);
-    assert_eq!(c.metrics_exporters, vec![ExporterKind::Console]);
+    assert_eq!(c.metrics_exporters, vec![MetricsExporterKind::Console]);
 }
 
 #[test]

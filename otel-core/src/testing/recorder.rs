@@ -1,7 +1,9 @@
-//! In-memory exporters: keep finished spans and log records for assertions.
+//! Recorders: in-memory exporters that keep finished spans and log records for
+//! assertions.
 //!
-//! [`crate::testing`] builds on these; they are public so tests can also wire them into
-//! a provider of their own.
+//! [`crate::testing::capture`] builds on these; they are public so tests can also wire
+//! them into a provider of their own. They are named apart from the SDK's
+//! `InMemorySpanExporter` and `InMemoryLogExporter`, which a test may use beside them.
 
 use std::sync::{Arc, Mutex};
 
@@ -13,24 +15,24 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
 // A panicking test thread must not hide the spans from every other test.
 use crate::sync::lock;
 
-/// Keeps every exported span; clones share the storage.
+/// A span exporter that keeps every exported span; clones share the storage.
 ///
 /// ```
-/// use otel_core::export::memory::InMemorySpanExporter;
+/// use otel_core::testing::SpanRecorder;
 /// use otel_core::opentelemetry::trace::{Tracer, TracerProvider};
 /// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
 ///
-/// let exporter = InMemorySpanExporter::default();
+/// let exporter = SpanRecorder::default();
 /// let provider = SdkTracerProvider::builder().with_simple_exporter(exporter.clone()).build();
 /// provider.tracer("demo").in_span("work", |_| {});
 /// assert_eq!(exporter.spans()[0].name, "work");
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct InMemorySpanExporter {
+pub struct SpanRecorder {
     spans: Arc<Mutex<Vec<SpanData>>>,
 }
 
-impl InMemorySpanExporter {
+impl SpanRecorder {
     /// A copy of every span exported so far, in export order.
     pub fn spans(&self) -> Vec<SpanData> {
         lock(&self.spans).clone()
@@ -47,33 +49,33 @@ impl InMemorySpanExporter {
     }
 }
 
-impl InMemorySpanExporter {
+impl SpanRecorder {
     /// A processor that stores each span as it ends, on the ending thread.
     ///
     /// Unlike `SimpleSpanProcessor` it runs no executor, so spans may end inside any
     /// executor (`futures::executor::block_on` included) and are readable at once.
     ///
     /// ```
-    /// use otel_core::export::memory::InMemorySpanExporter;
+    /// use otel_core::testing::SpanRecorder;
     /// use otel_core::opentelemetry::trace::{Tracer, TracerProvider};
     /// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
     ///
-    /// let spans = InMemorySpanExporter::default();
+    /// let spans = SpanRecorder::default();
     /// let provider = SdkTracerProvider::builder().with_span_processor(spans.processor()).build();
     /// futures_executor::block_on(async { provider.tracer("demo").in_span("work", |_| {}) });
     /// assert_eq!(spans.spans().len(), 1);
     /// ```
-    pub fn processor(&self) -> InMemorySpanProcessor {
-        InMemorySpanProcessor(self.clone())
+    pub fn processor(&self) -> RecordingSpanProcessor {
+        RecordingSpanProcessor(self.clone())
     }
 }
 
-/// Stores spans in an [`InMemorySpanExporter`] as they end; see
-/// [`InMemorySpanExporter::processor`].
+/// Stores spans in an [`SpanRecorder`] as they end; see
+/// [`SpanRecorder::processor`].
 #[derive(Debug)]
-pub struct InMemorySpanProcessor(InMemorySpanExporter);
+pub struct RecordingSpanProcessor(SpanRecorder);
 
-impl SpanProcessor for InMemorySpanProcessor {
+impl SpanProcessor for RecordingSpanProcessor {
     fn on_start(&self, _span: &mut Span, _cx: &Context) {}
 
     fn on_end(&self, span: SpanData) {
@@ -89,14 +91,14 @@ impl SpanProcessor for InMemorySpanProcessor {
     }
 }
 
-impl SpanExporter for InMemorySpanExporter {
+impl SpanExporter for SpanRecorder {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         lock(&self.spans).extend(batch);
         Ok(())
     }
 }
 
-/// A log record kept by [`InMemoryLogExporter`], with its instrumentation scope.
+/// A log record kept by [`LogRecorder`], with its instrumentation scope.
 #[derive(Debug, Clone)]
 pub struct CapturedLog {
     /// The record (body, severity, attributes, trace context).
@@ -105,14 +107,14 @@ pub struct CapturedLog {
     pub scope: InstrumentationScope,
 }
 
-/// Keeps every exported log record; clones share the storage.
+/// A log exporter that keeps every exported record; clones share the storage.
 ///
 /// ```
-/// use otel_core::export::memory::InMemoryLogExporter;
+/// use otel_core::testing::LogRecorder;
 /// use otel_core::opentelemetry::logs::{LogRecord, Logger, LoggerProvider};
 /// use otel_core::opentelemetry_sdk::logs::SdkLoggerProvider;
 ///
-/// let exporter = InMemoryLogExporter::default();
+/// let exporter = LogRecorder::default();
 /// let provider = SdkLoggerProvider::builder().with_simple_exporter(exporter.clone()).build();
 /// let logger = provider.logger("demo");
 /// let mut record = logger.create_log_record();
@@ -121,11 +123,11 @@ pub struct CapturedLog {
 /// assert_eq!(exporter.logs().len(), 1);
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct InMemoryLogExporter {
+pub struct LogRecorder {
     logs: Arc<Mutex<Vec<CapturedLog>>>,
 }
 
-impl InMemoryLogExporter {
+impl LogRecorder {
     /// A copy of every record exported so far.
     pub fn logs(&self) -> Vec<CapturedLog> {
         lock(&self.logs).clone()
@@ -142,16 +144,16 @@ impl InMemoryLogExporter {
     }
 }
 
-impl InMemoryLogExporter {
+impl LogRecorder {
     /// A processor that stores each record as it is emitted, without an executor (see
-    /// [`InMemorySpanExporter::processor`]).
+    /// [`SpanRecorder::processor`]).
     ///
     /// ```
-    /// use otel_core::export::memory::InMemoryLogExporter;
+    /// use otel_core::testing::LogRecorder;
     /// use otel_core::opentelemetry::logs::{LogRecord, Logger, LoggerProvider};
     /// use otel_core::opentelemetry_sdk::logs::SdkLoggerProvider;
     ///
-    /// let logs = InMemoryLogExporter::default();
+    /// let logs = LogRecorder::default();
     /// let provider = SdkLoggerProvider::builder().with_log_processor(logs.processor()).build();
     /// let logger = provider.logger("demo");
     /// let mut record = logger.create_log_record();
@@ -159,17 +161,17 @@ impl InMemoryLogExporter {
     /// logger.emit(record);
     /// assert_eq!(logs.logs().len(), 1);
     /// ```
-    pub fn processor(&self) -> InMemoryLogProcessor {
-        InMemoryLogProcessor(self.clone())
+    pub fn processor(&self) -> RecordingLogProcessor {
+        RecordingLogProcessor(self.clone())
     }
 }
 
-/// Stores log records in an [`InMemoryLogExporter`] as they are emitted; see
-/// [`InMemoryLogExporter::processor`].
+/// Stores log records in an [`LogRecorder`] as they are emitted; see
+/// [`LogRecorder::processor`].
 #[derive(Debug)]
-pub struct InMemoryLogProcessor(InMemoryLogExporter);
+pub struct RecordingLogProcessor(LogRecorder);
 
-impl LogProcessor for InMemoryLogProcessor {
+impl LogProcessor for RecordingLogProcessor {
     fn emit(&self, record: &mut SdkLogRecord, scope: &InstrumentationScope) {
         lock(&self.0.logs).push(CapturedLog {
             record: record.clone(),
@@ -182,7 +184,7 @@ impl LogProcessor for InMemoryLogProcessor {
     }
 }
 
-impl LogExporter for InMemoryLogExporter {
+impl LogExporter for LogRecorder {
     async fn export(&self, batch: LogBatch<'_>) -> OTelSdkResult {
         let mut logs = lock(&self.logs);
         for (record, scope) in batch.iter() {

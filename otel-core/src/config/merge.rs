@@ -1,0 +1,305 @@
+//! How the builder and the environment combine.
+//!
+//! Two kinds of builder values, two precedences:
+//! - [`Defaults`] yield to the environment: they replace the spec's defaults only where
+//!   a variable is unset (`default_service_name("checkout")` names the service unless
+//!   `OTEL_SERVICE_NAME` does), so an example or a service can ship a sensible value that
+//!   operators still override.
+//! - [`Overrides`] win over the environment: a value set in code is what the code's
+//!   author means, whatever the deployment says. They are validated here, and an invalid
+//!   one is an [`Error`] (invalid *environment* values only warn, in `env.rs`).
+
+use std::time::Duration;
+
+use opentelemetry::KeyValue;
+
+use super::env::{self, DEPLOYMENT_ENVIRONMENT};
+use super::values;
+use super::{
+    BatchConfig, Compression, Config, ExporterKind, MetricsExporterKind, PropagatorKind, Protocol,
+    SamplerConfig, SamplerSource,
+};
+use crate::status::redact_url;
+use crate::Error;
+
+/// Builder values that apply only where the environment says nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Defaults {
+    pub(crate) service_name: Option<String>,
+}
+
+impl Defaults {
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if let Some(name) = &self.service_name {
+            if name.trim().is_empty() {
+                return Err(Error::config(
+                    "default_service_name is empty: give the service a name, e.g. \"checkout\"",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builder values that replace whatever the environment says.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) disabled: Option<bool>,
+    pub(crate) service_name: Option<String>,
+    pub(crate) service_version: Option<String>,
+    pub(crate) deployment_environment: Option<String>,
+    pub(crate) resource_attributes: Vec<KeyValue>,
+    pub(crate) sampler: Option<SamplerConfig>,
+    pub(crate) propagators: Option<Vec<PropagatorKind>>,
+    pub(crate) traces_exporters: Option<Vec<ExporterKind>>,
+    pub(crate) metrics_exporters: Option<Vec<MetricsExporterKind>>,
+    pub(crate) logs_exporters: Option<Vec<ExporterKind>>,
+    pub(crate) otlp_endpoint: Option<String>,
+    pub(crate) otlp_protocol: Option<Protocol>,
+    pub(crate) otlp_headers: Vec<(String, String)>,
+    pub(crate) otlp_timeout: Option<Duration>,
+    pub(crate) otlp_compression: Option<Compression>,
+    pub(crate) span_batch: Option<BatchConfig>,
+    pub(crate) metric_export_interval: Option<Duration>,
+}
+
+impl Overrides {
+    /// Validates every override and writes it over `c` (resolved from the environment).
+    pub(crate) fn apply(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(disabled) = self.disabled {
+            c.disabled = disabled;
+        }
+        self.apply_resource(c)?;
+        self.apply_sampler(c)?;
+        if let Some(p) = &self.propagators {
+            c.propagators = p.clone();
+        }
+        self.apply_exporters(c)?;
+        self.apply_otlp(c)?;
+        self.apply_batching(c)
+    }
+
+    fn apply_resource(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(name) = &self.service_name {
+            if name.trim().is_empty() {
+                return Err(Error::config(
+                    "service_name is empty: give the service a name, e.g. \"checkout\"",
+                ));
+            }
+            c.service_name = name.clone();
+        }
+        let mut set_attr = |key: &str, value: String| {
+            c.resource_attributes.retain(|(k, _)| k != key);
+            c.resource_attributes.push((key.to_owned(), value));
+        };
+        if let Some(version) = &self.service_version {
+            set_attr("service.version", version.clone());
+        }
+        if let Some(env) = &self.deployment_environment {
+            set_attr(DEPLOYMENT_ENVIRONMENT, env.clone());
+        }
+        for kv in &self.resource_attributes {
+            if kv.key.as_str() == "service.name" {
+                c.service_name = kv.value.to_string();
+            } else {
+                set_attr(kv.key.as_str(), kv.value.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// After the resource: the deployment profile depends on `deployment.environment.name`.
+    fn apply_sampler(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(sampler) = self.sampler {
+            if let SamplerConfig::TraceIdRatio(r) | SamplerConfig::ParentBasedTraceIdRatio(r) = sampler {
+                if !(0.0..=1.0).contains(&r) {
+                    return Err(Error::config(format!(
+                        "sampler ratio {r} is out of range: use a probability between 0.0 and 1.0 (0.1 samples 10 % of traces)"
+                    )));
+                }
+            }
+            c.sampler = sampler;
+            c.sampler_source = SamplerSource::Builder;
+        }
+        env::apply_profile(c);
+        Ok(())
+    }
+
+    fn apply_exporters(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(e) = &self.traces_exporters {
+            c.traces_exporters = e.clone();
+        }
+        if let Some(e) = &self.metrics_exporters {
+            c.metrics_exporters = e.clone();
+        }
+        if let Some(e) = &self.logs_exporters {
+            c.logs_exporters = e.clone();
+        }
+        let Some(endpoint) = &self.otlp_endpoint else {
+            return Ok(());
+        };
+        values::validate_endpoint(endpoint).map_err(|reason| {
+            Error::config(format!(
+                "otlp_endpoint {:?}: {reason}; expected e.g. http://localhost:4318",
+                redact_url(endpoint)
+            ))
+        })?;
+        // An endpoint given in code means "send there": OTLP becomes the default unless
+        // exporters were chosen explicitly.
+        if self.traces_exporters.is_none() && c.traces_exporters == [ExporterKind::Console] {
+            c.traces_exporters = vec![ExporterKind::Otlp];
+        }
+        if self.metrics_exporters.is_none() && c.metrics_exporters == [MetricsExporterKind::Console] {
+            c.metrics_exporters = vec![MetricsExporterKind::Otlp];
+        }
+        if self.logs_exporters.is_none() && c.logs_exporters.is_empty() {
+            c.logs_exporters = vec![ExporterKind::Otlp];
+        }
+        Ok(())
+    }
+
+    fn apply_otlp(&self, c: &mut Config) -> Result<(), Error> {
+        let validated_headers = values::validate_headers(self.otlp_headers.clone())
+            .map_err(|reason| Error::config(format!("otlp_header: {reason}")))?;
+        if self.otlp_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::config(
+                "otlp_timeout is zero: give exports time to finish, e.g. 10 s",
+            ));
+        }
+        for (otlp, path) in [
+            (&mut c.otlp_traces, "/v1/traces"),
+            (&mut c.otlp_metrics, "/v1/metrics"),
+            (&mut c.otlp_logs, "/v1/logs"),
+        ] {
+            if let Some(protocol) = self.otlp_protocol {
+                if protocol != otlp.protocol && !otlp.endpoint_configured {
+                    let base = match protocol {
+                        Protocol::Grpc => "http://localhost:4317",
+                        Protocol::HttpProtobuf => "http://localhost:4318",
+                    };
+                    otlp.endpoint = values::signal_endpoint(base, protocol, path);
+                }
+                otlp.protocol = protocol;
+            }
+            if let Some(endpoint) = &self.otlp_endpoint {
+                otlp.endpoint = values::signal_endpoint(endpoint, otlp.protocol, path);
+                otlp.endpoint_configured = true;
+            }
+            for (name, value) in &validated_headers {
+                otlp.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                otlp.headers.push((name.clone(), value.clone()));
+            }
+            if let Some(timeout) = self.otlp_timeout {
+                otlp.timeout = timeout;
+            }
+            if let Some(compression) = self.otlp_compression {
+                otlp.compression = compression;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_batching(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(batch) = self.span_batch {
+            if batch.max_queue_size == 0 || batch.max_export_batch_size == 0 {
+                return Err(Error::config(
+                    "span_batch sizes must be at least 1 (defaults: queue 2048, batch 512)",
+                ));
+            }
+            if batch.max_export_batch_size > batch.max_queue_size {
+                return Err(Error::config(format!(
+                    "span_batch: max_export_batch_size {} exceeds max_queue_size {}; make the batch at most the queue",
+                    batch.max_export_batch_size, batch.max_queue_size
+                )));
+            }
+            c.span_batch = batch;
+        }
+        if let Some(interval) = self.metric_export_interval {
+            if interval.is_zero() {
+                return Err(Error::config("metric_export_interval is zero: use e.g. 60 s"));
+            }
+            c.metric_export_interval = interval;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn a_default_service_name_yields_to_the_environment() {
+        let defaults = Defaults {
+            service_name: Some("quickstart".into()),
+        };
+        let (c, _) = env::resolve(&lookup(&[]), &defaults);
+        assert_eq!(c.service_name, "quickstart");
+        let (c, _) = env::resolve(&lookup(&[("OTEL_SERVICE_NAME", "checkout")]), &defaults);
+        assert_eq!(c.service_name, "checkout");
+        let (c, _) = env::resolve(
+            &lookup(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=billing")]),
+            &defaults,
+        );
+        assert_eq!(c.service_name, "billing");
+    }
+
+    #[test]
+    fn an_override_wins_over_the_environment() {
+        let (mut c, _) = env::resolve(
+            &lookup(&[("OTEL_SERVICE_NAME", "checkout")]),
+            &Defaults::default(),
+        );
+        let overrides = Overrides {
+            service_name: Some("from-code".into()),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.service_name, "from-code");
+    }
+
+    #[test]
+    fn empty_names_are_errors() {
+        let defaults = Defaults {
+            service_name: Some(" ".into()),
+        };
+        assert!(defaults
+            .validate()
+            .unwrap_err()
+            .message()
+            .contains("default_service_name"));
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            service_name: Some(String::new()),
+            ..Overrides::default()
+        };
+        assert!(overrides
+            .apply(&mut c)
+            .unwrap_err()
+            .message()
+            .contains("service_name is empty"));
+    }
+
+    #[test]
+    fn an_endpoint_in_code_makes_otlp_the_default_unless_exporters_were_chosen() {
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_endpoint: Some("http://collector:4318".into()),
+            metrics_exporters: Some(vec![MetricsExporterKind::Prometheus]),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.traces_exporters, [ExporterKind::Otlp]);
+        assert_eq!(c.metrics_exporters, [MetricsExporterKind::Prometheus]);
+        assert_eq!(c.logs_exporters, [ExporterKind::Otlp]);
+        assert_eq!(c.otlp_traces.endpoint, "http://collector:4318/v1/traces");
+    }
+}
