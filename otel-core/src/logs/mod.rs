@@ -5,12 +5,12 @@
 //! span of [`opentelemetry::Context::current`] (what [`crate::in_span`] and
 //! `#[instrumented]` attach), not a `tracing` span.
 //!
-//! - [`tracing_bridge`] (feature `tracing`): a `tracing-subscriber` layer that turns
+//! - `tracing_bridge` (feature `tracing`): a `tracing-subscriber` layer that turns
 //!   `tracing` events into OpenTelemetry log records, exported with the logger provider
 //!   [`crate::init`] installed. Records emitted inside a span carry its trace and span
 //!   ids, because the SDK logger copies them from the current context.
-//! - [`init_log_bridge`] (feature `log`): the same for the `log` crate's macros.
-//! - [`fmt_layer`] (feature `tracing`): human-readable or JSON lines on stdout (or any
+//! - `init_log_bridge` (feature `log`): the same for the `log` crate's macros.
+//! - `fmt_layer` (feature `tracing`): human-readable or JSON lines on stdout (or any
 //!   writer) with `trace_id=` / `span_id=` appended inside a span, so plain log files can
 //!   be joined with traces in a backend.
 //!
