@@ -505,7 +505,7 @@ fn parse_field_key(input: ParseStream<'_>) -> syn::Result<(String, Span)> {
     }
     let first = input.call(Ident::parse_any)?;
     let mut tokens = first.to_token_stream();
-    let mut key = ident_text(&first);
+    let mut key = first.unraw().to_string();
     while input.peek(Token![.]) {
         let dot: Token![.] = input.parse()?;
         if !input.peek(Ident::peek_any) {
@@ -516,16 +516,11 @@ fn parse_field_key(input: ParseStream<'_>) -> syn::Result<(String, Span)> {
         }
         let part = input.call(Ident::parse_any)?;
         key.push('.');
-        key.push_str(&ident_text(&part));
+        key.push_str(&part.unraw().to_string());
         dot.to_tokens(&mut tokens);
         part.to_tokens(&mut tokens);
     }
     Ok((key, tokens.span()))
-}
-
-fn ident_text(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
 }
 
 /// Error recovery inside parentheses: drops what is left, so that syn does not add an

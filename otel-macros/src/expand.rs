@@ -8,6 +8,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{
     Block, Error, Expr, FnArg, GenericArgument, Ident, Pat, PathArguments, ReturnType, Signature, Stmt, Type,
@@ -15,7 +16,6 @@ use syn::{
 };
 
 use crate::attr::{Args, Errors, FieldValue, Kind, Mode};
-use crate::impl_block;
 
 /// Argument names never recorded by default: values that are likely secrets. An
 /// explicit `fields(token = token)` still records them.
@@ -47,7 +47,8 @@ struct Param {
     cfgs: Vec<syn::Attribute>,
 }
 
-/// Validates `args` against `sig` and generates the new body (a block).
+/// Validates `args` against `sig` and generates the new body (a block), which runs the
+/// instrumented code or, in builds with `--cfg otel_noop`, `block` as written.
 pub(crate) fn expand_body(
     args: &Args,
     sig: &Signature,
@@ -149,9 +150,12 @@ pub(crate) fn expand_body(
             }
         }
     };
+    // `otel_core` keeps the body as written instead when the build sets `--cfg otel_noop`:
+    // the cfg is read there, in a library compiled for the target, so it works when
+    // cross-compiling and users need no `check-cfg` entry of their own.
     Ok(quote! {
         {
-            #body
+            ::otel_core::__instrumented_or_plain!({ #body } #block)
         }
     })
 }
@@ -231,7 +235,7 @@ fn gen_callsite(args: &Args, target: &Target, params: &[Param]) -> TokenStream {
 /// by a field of the same name.
 fn recorded_params<'a>(args: &'a Args, params: &'a [Param]) -> impl Iterator<Item = &'a Param> {
     params.iter().filter(move |p| {
-        let name = impl_block::unraw(&p.ident);
+        let name = p.ident.unraw().to_string();
         let lower = name.to_ascii_lowercase();
         args.skip_all.is_none()
             && !args.skip.as_ref().is_some_and(|s| s.value.contains(&p.ident))
@@ -251,7 +255,7 @@ fn gen_record(args: &Args, params: &[Param]) -> TokenStream {
     for param in recorded_params(args, params) {
         let p = &param.ident;
         let cfgs = &param.cfgs;
-        let key = impl_block::unraw(p);
+        let key = p.unraw().to_string();
         pushes.push(quote! {
             #(#cfgs)*
             {

@@ -3,6 +3,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, ToTokens};
+use syn::ext::IdentExt as _;
 use syn::{Attribute, Error, ImplItem, ItemImpl, Meta, Type};
 
 use crate::attr::Args;
@@ -96,17 +97,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         };
         let args = method_args.over(&block_args);
-        let function = format!("{type_name}::{}", unraw(&method.sig.ident));
+        let function = format!("{type_name}::{}", method.sig.ident.unraw());
         let target = Target {
             span_name: function.clone(),
             function,
         };
         match expand_body(&args, &method.sig, &method.block, &target, false) {
-            Ok(body) if !cfg!(feature = "noop") => match syn::parse2(body) {
+            Ok(body) => match syn::parse2(body) {
                 Ok(block) => method.block = block,
                 Err(e) => errors.push(e),
             },
-            Ok(_) => {}
             Err(e) => errors.extend(e),
         }
     }
@@ -138,7 +138,7 @@ fn type_name(ty: &Type) -> String {
             .path
             .segments
             .last()
-            .map(|s| unraw(&s.ident))
+            .map(|s| s.ident.unraw().to_string())
             .unwrap_or_default(),
         Type::Reference(r) => type_name(&r.elem),
         Type::Paren(p) => type_name(&p.elem),
@@ -150,9 +150,4 @@ fn type_name(ty: &Type) -> String {
             .filter(|c| !c.is_whitespace())
             .collect(),
     }
-}
-
-pub(crate) fn unraw(ident: &syn::Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
 }

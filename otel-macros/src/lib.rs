@@ -5,9 +5,9 @@
 //! carries the runtime the generated code calls into; the examples here import them from
 //! this crate directly, which works the same.
 //!
-// With the `noop` feature the examples still compile but record nothing to assert on.
-#![cfg_attr(not(feature = "noop"), doc = "```")]
-#![cfg_attr(feature = "noop", doc = "```no_run")]
+// Under `--cfg otel_noop` the examples still compile but record nothing to assert on.
+#![cfg_attr(not(otel_noop), doc = "```")]
+#![cfg_attr(otel_noop, doc = "```no_run")]
 //! use otel_macros::instrumented;
 //!
 //! #[derive(Debug)]
@@ -84,9 +84,15 @@
 //!   current, since the parent already carries the sampling decision to children).
 //! - Sampled: the same work as hand-written OpenTelemetry code (span, context, end),
 //!   plus two clock reads and two instrument updates when metrics are on.
-//! - The `noop` cargo feature of this crate makes both attributes emit the item
-//!   unchanged (options are still checked), for builds that must carry no
-//!   instrumentation at all.
+//!
+//! # Turning instrumentation off at compile time
+//!
+//! Build with `--cfg otel_noop` (`RUSTFLAGS="--cfg otel_noop" cargo build --release`, or
+//! `rustflags` in `.cargo/config.toml`) and both attributes keep every function exactly
+//! as written: no span, no metric, no field evaluated; options are still checked. The cfg
+//! is read by `otel_core`, so your crates need no `check-cfg` entry, and it works when
+//! cross-compiling. It is a cfg rather than a cargo feature so that no dependency can
+//! turn instrumentation off for the whole build, and `--all-features` stays instrumented.
 #![deny(missing_docs)]
 
 mod attr;
@@ -95,6 +101,7 @@ mod impl_block;
 
 use proc_macro::TokenStream;
 use quote::quote;
+use syn::ext::IdentExt as _;
 use syn::ItemFn;
 
 use crate::attr::{Args, Errors};
@@ -150,8 +157,8 @@ use crate::expand::{expand_body, Target};
 ///
 /// # Examples
 ///
-#[cfg_attr(not(feature = "noop"), doc = "```")]
-#[cfg_attr(feature = "noop", doc = "```no_run")]
+#[cfg_attr(not(otel_noop), doc = "```")]
+#[cfg_attr(otel_noop, doc = "```no_run")]
 /// use otel_macros::instrumented;
 /// use otel_core::testing::{self, SpanDataExt};
 /// use otel_core::opentelemetry::trace::SpanKind;
@@ -207,7 +214,7 @@ pub fn instrumented(attr: TokenStream, item: TokenStream) -> TokenStream {
             return with_errors(errors, item);
         }
     };
-    let name = impl_block::unraw(&function.sig.ident);
+    let name = function.sig.ident.unraw().to_string();
     let target = Target {
         span_name: name.clone(),
         function: name,
@@ -217,7 +224,7 @@ pub fn instrumented(attr: TokenStream, item: TokenStream) -> TokenStream {
             errors.extend(e);
             with_errors(errors, item)
         }
-        Ok(_) if !errors.is_empty() || cfg!(feature = "noop") => with_errors(errors, item),
+        Ok(_) if !errors.is_empty() => with_errors(errors, item),
         Ok(body) => {
             let ItemFn { attrs, vis, sig, .. } = function;
             quote! {
@@ -237,8 +244,8 @@ pub fn instrumented(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// types, and `const fn`s, are left untouched. `name` is not accepted on the block.
 /// Works with `#[async_trait]`, in either order.
 ///
-#[cfg_attr(not(feature = "noop"), doc = "```")]
-#[cfg_attr(feature = "noop", doc = "```no_run")]
+#[cfg_attr(not(otel_noop), doc = "```")]
+#[cfg_attr(otel_noop, doc = "```no_run")]
 /// use otel_macros::instrument_struct;
 /// use otel_core::testing::{self, SpanDataExt};
 ///

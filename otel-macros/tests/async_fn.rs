@@ -1,5 +1,5 @@
 //! `#[instrumented]` on `async fn`, functions returning futures and `#[async_trait]`.
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 use std::fmt;
 use std::future::Future;

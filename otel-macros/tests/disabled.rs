@@ -1,6 +1,6 @@
 //! With telemetry disabled an instrumented call costs one atomic load: nothing is
 //! evaluated, recorded or allocated. (Own test binary: the state is process-wide.)
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 mod support {
     pub mod counting_alloc;

@@ -1,7 +1,7 @@
 //! Without `otel_core::init()` (or `testing::install()`), the macros use whatever is
 //! installed in `opentelemetry::global`, and follow it when it is replaced.
 //! (Own test binary: it must never install the toolkit's state.)
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 use std::sync::Arc;
 

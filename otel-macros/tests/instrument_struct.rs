@@ -1,5 +1,5 @@
 //! `#[instrument_struct]` on inherent, generic and trait impl blocks.
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 use std::fmt::Debug;
 

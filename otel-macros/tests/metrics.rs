@@ -2,7 +2,7 @@
 //!
 //! Metrics are process-wide aggregates, so every test uses functions of its own and
 //! filters points by `code.function.name`.
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 use otel_core::opentelemetry::Value;
 use otel_core::testing::{self, metric_points, MetricPoint, PointValue};

@@ -1,5 +1,5 @@
 //! `#[instrumented]` on sync functions of every shape, and every option.
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 use std::fmt;
 use std::sync::Arc;

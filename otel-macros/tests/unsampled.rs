@@ -1,6 +1,6 @@
 //! An unsampled call under an unsampled parent allocates nothing and evaluates no
 //! argument or field. (Own test binary: it counts allocations process-wide.)
-#![cfg(not(feature = "noop"))]
+#![cfg(not(otel_noop))]
 
 mod support {
     pub mod counting_alloc;

@@ -20,10 +20,10 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use otel_tower::{HttpClient, HttpClientLayer, HttpServerLayer};
+use otel_tower::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use tower::ServiceExt;
 
-type TracedClient = HttpClient<Client<HttpConnector, Full<Bytes>>>;
+type TracedClient = HttpClientService<Client<HttpConnector, Full<Bytes>>>;
 
 #[derive(Clone)]
 struct App {

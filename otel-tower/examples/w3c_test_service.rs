@@ -24,11 +24,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use otel_core::opentelemetry::global;
 use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
-use otel_tower::{HttpClient, HttpClientLayer, HttpServerLayer};
+use otel_tower::{HttpClientLayer, HttpClientService, HttpServerLayer};
 use serde_json::Value;
 use tower::ServiceExt;
 
-type Callbacks = HttpClient<Client<HttpConnector, Full<Bytes>>>;
+type Callbacks = HttpClientService<Client<HttpConnector, Full<Bytes>>>;
 
 /// The service's router: `POST` anywhere runs the callbacks in the body.
 pub fn app() -> Router {

@@ -9,7 +9,7 @@ use bytes::Buf;
 use http_body::{Body, Frame, SizeHint};
 
 use crate::attrs::error_type_name;
-use crate::call::Call;
+use crate::call::{Call, InFlight};
 
 pin_project_lite::pin_project! {
     /// A response body that tells the request's telemetry `C` about each frame and ends
@@ -18,15 +18,15 @@ pin_project_lite::pin_project! {
     ///
     /// Named through the aliases [`server::ResponseBody`](crate::server::ResponseBody)
     /// and [`client::ResponseBody`](crate::client::ResponseBody).
-    pub struct ResponseBody<B, C> {
+    pub struct ResponseBody<B, C: Call> {
         #[pin]
         inner: B,
-        call: Option<C>,
+        call: Option<InFlight<C>>,
     }
 }
 
-impl<B, C> ResponseBody<B, C> {
-    pub(crate) fn tracked(inner: B, call: C) -> Self {
+impl<B, C: Call> ResponseBody<B, C> {
+    pub(crate) fn tracked(inner: B, call: InFlight<C>) -> Self {
         Self {
             inner,
             call: Some(call),
@@ -38,7 +38,7 @@ impl<B, C> ResponseBody<B, C> {
     }
 }
 
-impl<B, C> fmt::Debug for ResponseBody<B, C> {
+impl<B, C: Call> fmt::Debug for ResponseBody<B, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseBody")
             .field("recording", &self.call.is_some())

@@ -3,6 +3,7 @@
 //! [`ResponseBody`](crate::body::ResponseBody) and the server and client calls.
 
 use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
 use std::time::Instant;
 
 use http::header::{HeaderMap, CONTENT_LENGTH};
@@ -24,8 +25,8 @@ pub const ERROR_TYPE_CANCELLED: &str = "cancelled";
 /// One request's live telemetry, as the response future and body report to it.
 ///
 /// Public only so it can bound the public future and body types; it lives in a private
-/// module, so no one outside the crate can name or implement it. An implementor that is
-/// dropped before [`finish`](Call::finish) records the request as cancelled.
+/// module, so no one outside the crate can name or implement it. A call is held in an
+/// [`InFlight`], which records it as cancelled when dropped before it finished.
 pub trait Call {
     /// The context holding the request's span, made current while the inner service
     /// runs.
@@ -50,8 +51,50 @@ pub trait Call {
     /// The response body failed while being produced.
     fn on_body_error(&mut self, type_name: &'static str, message: String);
 
+    /// The request was abandoned before its end: its response future or body was
+    /// dropped (the peer went away, or a timeout or `select!` above the layer gave up).
+    /// [`finish`](Call::finish) follows.
+    fn on_cancel(&mut self);
+
+    /// Whether [`finish`](Call::finish) ran.
+    fn is_finished(&self) -> bool;
+
     /// Ends the span and records the metrics. Idempotent.
     fn finish(&mut self);
+}
+
+/// A request's [`Call`] while its response is in flight, owned by the response future
+/// and then by the response body. Dropped before the call finished, it cancels it: the
+/// one place where a drop turns into a cancellation, for every side.
+pub(crate) struct InFlight<C: Call>(C);
+
+impl<C: Call> InFlight<C> {
+    pub(crate) fn new(call: C) -> Self {
+        Self(call)
+    }
+}
+
+impl<C: Call> Deref for InFlight<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.0
+    }
+}
+
+impl<C: Call> DerefMut for InFlight<C> {
+    fn deref_mut(&mut self) -> &mut C {
+        &mut self.0
+    }
+}
+
+impl<C: Call> Drop for InFlight<C> {
+    fn drop(&mut self) {
+        if !self.0.is_finished() {
+            self.0.on_cancel();
+            self.0.finish();
+        }
+    }
 }
 
 /// The `Content-Length` of a request or response, when it is a valid number.

@@ -1,14 +1,15 @@
-//! The options both layers share. The public setters that change them are generated
-//! for each layer by [`shared_layer_options!`](crate::macros).
+//! The options both layers share, with the logic of their setters. Each layer has its
+//! own documented public methods, which delegate here.
 
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
 use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
-use opentelemetry::metrics::Meter;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::trace::{Tracer, TracerProvider};
 
-use crate::headers::HeaderCapture;
+use crate::headers::{Direction, HeaderCapture};
 use crate::instruments::{meter_from, tracer_from, Instruments};
 use crate::method::KnownMethods;
 use crate::url::SensitiveQuery;
@@ -26,12 +27,13 @@ pub(crate) struct SharedConfig<I> {
     tracer: Option<Arc<OnceLock<BoxedTracer>>>,
     instruments: Option<Arc<OnceLock<I>>>,
     pub(crate) known_methods: KnownMethods,
-    /// Set by the `known_methods` setter, which then wins over the environment.
+    /// Set by [`known_methods`](Self::known_methods), which then wins over the
+    /// environment.
     known_methods_explicit: bool,
     pub(crate) sensitive_query: SensitiveQuery,
     pub(crate) request_headers: HeaderCapture,
     pub(crate) response_headers: HeaderCapture,
-    pub(crate) filter: Option<PartsPredicate>,
+    filter: Option<PartsPredicate>,
     pub(crate) body_sizes: bool,
 }
 
@@ -79,7 +81,7 @@ impl<I: Instruments> SharedConfig<I> {
         self.filter.as_ref().is_none_or(|f| f(parts))
     }
 
-    pub(crate) fn set_traces(&mut self, enabled: bool) {
+    pub(crate) fn traces(&mut self, enabled: bool) {
         if !enabled {
             self.tracer = None;
         } else if self.tracer.is_none() {
@@ -87,7 +89,7 @@ impl<I: Instruments> SharedConfig<I> {
         }
     }
 
-    pub(crate) fn set_metrics(&mut self, enabled: bool) {
+    pub(crate) fn metrics(&mut self, enabled: bool) {
         if !enabled {
             self.instruments = None;
         } else if self.instruments.is_none() {
@@ -95,24 +97,55 @@ impl<I: Instruments> SharedConfig<I> {
         }
     }
 
-    pub(crate) fn set_tracer(&mut self, tracer: BoxedTracer) {
-        self.tracer = Some(Arc::new(OnceLock::from(tracer)));
+    pub(crate) fn body_size_metrics(&mut self, enabled: bool) {
+        self.body_sizes = enabled;
     }
 
-    pub(crate) fn set_meter(&mut self, meter: &Meter) {
-        self.instruments = Some(Arc::new(OnceLock::from(I::new(meter))));
+    pub(crate) fn tracer_provider<P>(&mut self, provider: &P)
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.tracer = Some(Arc::new(OnceLock::from(tracer_from(Some(provider)))));
     }
 
-    pub(crate) fn set_known_methods(&mut self, known: KnownMethods) {
-        self.known_methods = known;
+    pub(crate) fn meter_provider<P: MeterProvider>(&mut self, provider: &P) {
+        let meter = meter_from(Some(provider));
+        self.instruments = Some(Arc::new(OnceLock::from(I::new(&meter))));
+    }
+
+    pub(crate) fn filter<F>(&mut self, filter: F)
+    where
+        F: Fn(&Parts) -> bool + Send + Sync + 'static,
+    {
+        self.filter = Some(Arc::new(filter));
+    }
+
+    pub(crate) fn request_headers<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
+        self.request_headers = HeaderCapture::new(Direction::Request, names);
+    }
+
+    pub(crate) fn response_headers<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
+        self.response_headers = HeaderCapture::new(Direction::Response, names);
+    }
+
+    /// An explicit list, which then wins over the environment.
+    pub(crate) fn known_methods<N: AsRef<str>>(&mut self, methods: impl IntoIterator<Item = N>) {
+        let methods: Vec<N> = methods.into_iter().collect();
+        self.known_methods = KnownMethods::from_list(methods.iter().map(AsRef::as_ref));
         self.known_methods_explicit = true;
     }
 
     /// Re-reads the variables through `lookup`; explicit builder values win.
-    pub(crate) fn read_env(&mut self, lookup: &dyn Fn(&str) -> Option<String>) {
+    pub(crate) fn env(&mut self, lookup: &dyn Fn(&str) -> Option<String>) {
         if !self.known_methods_explicit {
             self.known_methods = KnownMethods::from_env(lookup);
         }
+    }
+
+    pub(crate) fn sensitive_query_parameters<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
+        self.sensitive_query = SensitiveQuery::new(names);
     }
 
     /// The shared fields of a layer's `Debug` output.

@@ -9,7 +9,7 @@ use http::Response;
 
 use crate::attrs::error_type_name;
 use crate::body::ResponseBody;
-use crate::call::Call;
+use crate::call::{Call, InFlight};
 
 pin_project_lite::pin_project! {
     /// A response future that polls the inner one with the request's span as the
@@ -18,27 +18,27 @@ pin_project_lite::pin_project! {
     ///
     /// Named through the aliases [`server::ResponseFuture`](crate::server::ResponseFuture)
     /// and [`client::ResponseFuture`](crate::client::ResponseFuture).
-    pub struct ResponseFuture<F, C> {
+    pub struct ResponseFuture<F, C: Call> {
         #[pin]
         inner: F,
-        call: Option<C>,
-    }
-}
-
-impl<F, C> ResponseFuture<F, C> {
-    /// A request that is not recorded.
-    pub(crate) fn untracked(inner: F) -> Self {
-        Self { inner, call: None }
+        call: Option<InFlight<C>>,
     }
 }
 
 impl<F, C: Call> ResponseFuture<F, C> {
+    /// A request that is not recorded.
+    pub(crate) fn untracked(inner: F) -> Self {
+        Self { inner, call: None }
+    }
+
     /// Calls `service` with the request's span current (work the service does
     /// synchronously in `call` belongs to the span too) and tracks its future.
     pub(crate) fn start<S, R>(service: &mut S, req: R, call: C) -> Self
     where
         S: tower::Service<R, Future = F>,
     {
+        // Owned before the inner call, so a panic in it still ends the request.
+        let call = InFlight::new(call);
         let inner = match call.context() {
             Some(cx) => {
                 let _guard = cx.clone().attach();
@@ -53,7 +53,7 @@ impl<F, C: Call> ResponseFuture<F, C> {
     }
 }
 
-impl<F, C> fmt::Debug for ResponseFuture<F, C> {
+impl<F, C: Call> fmt::Debug for ResponseFuture<F, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("recording", &self.call.is_some())
@@ -76,7 +76,7 @@ where
             let _guard = this
                 .call
                 .as_ref()
-                .and_then(C::context)
+                .and_then(|call| call.context())
                 .map(|cx| cx.clone().attach());
             ready!(this.inner.poll(task))
         };

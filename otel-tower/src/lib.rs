@@ -35,26 +35,29 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[macro_use]
-mod macros;
-
 mod attrs;
 mod body;
 mod call;
 pub mod client;
 mod config;
+mod endpoint;
 mod future;
 pub mod grpc;
 mod headers;
 mod instruments;
 pub mod method;
+mod protocol;
 pub mod server;
 pub mod url;
 
-pub use client::{HttpClient, HttpClientLayer, ResendTrackingLayer};
+#[allow(deprecated)]
+pub use client::HttpClient;
+pub use client::{HttpClientLayer, HttpClientService, ResendTrackingLayer};
 pub use headers::NEVER_CAPTURED;
 pub use instruments::{DURATION_BUCKETS, SCOPE_NAME};
-pub use server::{HttpServer, HttpServerLayer};
+#[allow(deprecated)]
+pub use server::HttpServer;
+pub use server::{HttpServerLayer, HttpServerService};
 
 /// Re-exported so users need no direct dependency on the exact `opentelemetry` version.
 pub use opentelemetry;

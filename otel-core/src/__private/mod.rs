@@ -20,6 +20,7 @@
 
 mod call;
 mod callsite;
+mod noop;
 mod outcome;
 mod panic;
 mod series;

@@ -3,9 +3,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::trace::{Tracer, TracerProvider};
 use tower::Layer;
 
-use super::HttpClient;
+use super::HttpClientService;
 use crate::config::SharedConfig;
 use crate::instruments::ClientInstruments;
 
@@ -68,8 +70,6 @@ impl fmt::Debug for HttpClientLayer {
     }
 }
 
-shared_layer_options!(HttpClientLayer);
-
 impl HttpClientLayer {
     /// Traces and metrics through the global providers, with the known methods from
     /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` when it is set.
@@ -87,8 +87,194 @@ impl HttpClientLayer {
         }
     }
 
-    fn shared(&mut self) -> &mut SharedConfig<ClientInstruments> {
-        &mut Arc::make_mut(&mut self.config).shared
+    /// Applies `set` to this layer's copy of the configuration (services already built
+    /// keep theirs).
+    fn with(mut self, set: impl FnOnce(&mut ClientConfig)) -> Self {
+        set(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Applies `set` to the options the server layer has too.
+    fn with_shared(self, set: impl FnOnce(&mut SharedConfig<ClientInstruments>)) -> Self {
+        self.with(|config| set(&mut config.shared))
+    }
+
+    /// Turns spans on (the default) or off for this layer. The trace context is still
+    /// injected without spans, so downstream services stay in the caller's trace.
+    ///
+    /// ```
+    /// let metrics_only = otel_tower::HttpClientLayer::new().traces(false);
+    /// # let _ = metrics_only;
+    /// ```
+    #[must_use]
+    pub fn traces(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.traces(enabled))
+    }
+
+    /// Turns metrics on (the default) or off for this layer.
+    ///
+    /// ```
+    /// let traces_only = otel_tower::HttpClientLayer::new().metrics(false);
+    /// # let _ = traces_only;
+    /// ```
+    #[must_use]
+    pub fn metrics(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.metrics(enabled))
+    }
+
+    /// Records the `http.client.request.body.size` and `http.client.response.body.size`
+    /// histograms (bytes, same attributes as the duration). Off by default: the
+    /// conventions mark them optional (status Development), and each is one more
+    /// histogram update per request. Sizes come from `Content-Length` or an exact body
+    /// size hint.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().body_size_metrics(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn body_size_metrics(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.body_size_metrics(enabled))
+    }
+
+    /// Records spans with this tracer provider instead of the global one.
+    ///
+    /// ```
+    /// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
+    ///
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let layer = otel_tower::HttpClientLayer::new().tracer_provider(&provider);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn tracer_provider<P>(self, provider: &P) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.with_shared(|c| c.tracer_provider(provider))
+    }
+
+    /// Records metrics with this meter provider instead of the global one.
+    ///
+    /// ```
+    /// use otel_core::opentelemetry_sdk::metrics::SdkMeterProvider;
+    ///
+    /// let provider = SdkMeterProvider::builder().build();
+    /// let layer = otel_tower::HttpClientLayer::new().meter_provider(&provider);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn meter_provider<P: MeterProvider>(self, provider: &P) -> Self {
+        self.with_shared(|c| c.meter_provider(provider))
+    }
+
+    /// Only requests for which `filter` returns `true` are recorded. The others pass
+    /// through untouched: no span, no metrics, and no trace context written into their
+    /// headers.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new()
+    ///     .filter(|req| req.uri.host() != Some("metadata.internal"));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn filter<F>(self, filter: F) -> Self
+    where
+        F: Fn(&Parts) -> bool + Send + Sync + 'static,
+    {
+        self.with_shared(|c| c.filter(filter))
+    }
+
+    /// Request headers recorded as `http.request.header.<name>` (string arrays; for
+    /// gRPC `rpc.request.metadata.<name>`), read after the trace context was injected.
+    /// `authorization`, `cookie`, `set-cookie` and `proxy-authorization` are never
+    /// recorded, even when listed.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().request_headers(["x-request-id", "accept"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn request_headers<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.request_headers(names))
+    }
+
+    /// Response headers recorded as `http.response.header.<name>` (for gRPC
+    /// `rpc.response.metadata.<name>`), with the same exclusions as
+    /// [`request_headers`](Self::request_headers).
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().response_headers(["content-type"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn response_headers<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.response_headers(names))
+    }
+
+    /// Replaces the list of known HTTP methods (case-sensitive); others are recorded as
+    /// `_OTHER`. The default is RFC 9110 + PATCH + QUERY, or the list in
+    /// [`OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`](crate::method::KNOWN_METHODS_ENV).
+    /// This list wins over the environment.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().known_methods(["GET", "POST", "PURGE"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn known_methods<I, N>(self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.known_methods(methods))
+    }
+
+    /// Reads the layer's environment variable,
+    /// [`OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`](crate::method::KNOWN_METHODS_ENV),
+    /// through `lookup` instead of the process environment (which [`new`](Self::new)
+    /// reads): for tests, configuration files or secrets managers. A list given to
+    /// [`known_methods`](Self::known_methods) still wins.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new()
+    ///     .env(|name| (name == "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS").then(|| "GET,PURGE".into()));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn env<F>(self, lookup: F) -> Self
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        self.with_shared(|c| c.env(&lookup))
+    }
+
+    /// Adds query parameters whose values are recorded as `REDACTED` in
+    /// `url.full`, on top of
+    /// [`DEFAULT_SENSITIVE_QUERY_PARAMETERS`](crate::url::DEFAULT_SENSITIVE_QUERY_PARAMETERS)
+    /// (the defaults cannot be removed; names match as [`otel_core::redact`] describes).
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().sensitive_query_parameters(["sig", "token", "otp"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn sensitive_query_parameters<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.sensitive_query_parameters(names))
     }
 
     /// Names HTTP spans with this function instead of `{method}` (or
@@ -104,19 +290,18 @@ impl HttpClientLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn span_name<F>(mut self, name: F) -> Self
+    pub fn span_name<F>(self, name: F) -> Self
     where
         F: Fn(&Parts) -> Cow<'static, str> + Send + Sync + 'static,
     {
-        Arc::make_mut(&mut self.config).span_name = Some(Arc::new(name));
-        self
+        self.with(|c| c.span_name = Some(Arc::new(name)))
     }
 }
 
 impl<S> Layer<S> for HttpClientLayer {
-    type Service = HttpClient<S>;
+    type Service = HttpClientService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpClient::from_parts(inner, self.config.clone())
+        HttpClientService::from_parts(inner, self.config.clone())
     }
 }

@@ -16,14 +16,20 @@ mod template;
 pub use crate::call::ERROR_TYPE_CANCELLED;
 pub use layer::HttpClientLayer;
 pub use resend::{ResendCounter, ResendTracking, ResendTrackingLayer};
-pub use service::HttpClient;
+pub use service::HttpClientService;
 pub use template::UrlTemplate;
 
-/// The response body of [`HttpClient`]. For gRPC calls it waits for the trailers,
+/// The former name of [`HttpClientService`], which read like a client (and collided with
+/// `opentelemetry_http::HttpClient`) and not like the middleware [`HttpClientLayer`]
+/// makes.
+#[deprecated(note = "renamed to `HttpClientService`, the `Service` of `HttpClientLayer`")]
+pub type HttpClient<S> = HttpClientService<S>;
+
+/// The response body of [`HttpClientService`]. For gRPC calls it waits for the trailers,
 /// where the status of a normal response is, and ends the call there; other bodies
 /// pass through untouched.
 pub type ResponseBody<B> = crate::body::ResponseBody<B, call::ClientCall>;
 
-/// The response future of [`HttpClient`]: polls the transport with the client span as
+/// The response future of [`HttpClientService`]: polls the transport with the client span as
 /// the current context and records the response head.
 pub type ResponseFuture<F> = crate::future::ResponseFuture<F, call::ClientCall>;

@@ -6,7 +6,7 @@ use http::Request;
 use tower::{Layer, Service};
 
 /// A request extension shared by every clone of a request, counting how many times
-/// [`HttpClient`](super::HttpClient) has sent it. Retry middleware clones the request
+/// [`HttpClientService`](super::HttpClientService) has sent it. Retry middleware clones the request
 /// it was given for each attempt; clones share this counter, so the client layer can
 /// tell a resend from a first attempt and record `http.request.resend_count`.
 ///

@@ -2,10 +2,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{Request, Response};
+use http::{HeaderMap, Request, Response};
 use http_body::Body;
 use opentelemetry::Context;
-use tower::Service;
+use tower::{Layer, Service};
 
 use super::call::ClientCall;
 use super::layer::ClientConfig;
@@ -14,8 +14,9 @@ use super::{ResponseBody, ResponseFuture};
 use crate::call::Call;
 use otel_core::propagation::inject_context;
 
-/// The service produced by [`HttpClientLayer`]: records each request it sends through
-/// the inner (transport) service and injects the trace context into it.
+/// The middleware [`HttpClientLayer`] wraps around a transport: it records each
+/// request it sends and injects the trace context into it (the layer's `Service`, as
+/// tower-http's `TraceLayer` makes a `Trace`).
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -35,19 +36,69 @@ use otel_core::propagation::inject_context;
 /// # });
 /// ```
 #[derive(Clone)]
-pub struct HttpClient<S> {
+pub struct HttpClientService<S> {
     inner: S,
     config: Arc<ClientConfig>,
 }
 
-define_service_wrapper!(
-    HttpClient,
-    HttpClientLayer,
-    ClientConfig,
-    "otel_tower::HttpClient::new(tower::service_fn(|_: http::Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) }))"
-);
+impl<S> HttpClientService<S> {
+    pub(crate) fn from_parts(inner: S, config: Arc<ClientConfig>) -> Self {
+        Self { inner, config }
+    }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpClient<S>
+    /// Wraps `inner` with a default [`HttpClientLayer`].
+    ///
+    /// ```
+    /// let client = otel_tower::HttpClientService::new(tower::service_fn(|_: http::Request<String>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
+    /// # let _ = client;
+    /// ```
+    pub fn new(inner: S) -> Self {
+        HttpClientLayer::new().layer(inner)
+    }
+
+    /// The wrapped service.
+    ///
+    /// ```
+    /// let client = otel_tower::HttpClientService::new(42);
+    /// assert_eq!(*client.get_ref(), 42);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// let mut client = otel_tower::HttpClientService::new(42);
+    /// *client.get_mut() += 1;
+    /// assert_eq!(*client.get_ref(), 43);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    ///
+    /// ```
+    /// let client = otel_tower::HttpClientService::new(42);
+    /// assert_eq!(client.into_inner(), 42);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for HttpClientService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpClientService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpClientService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: fmt::Display,
@@ -66,20 +117,37 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &self.config;
         let (mut parts, body) = req.into_parts();
-        if !config.shared.is_active() {
-            // Telemetry is off, but propagation is not: downstream services may still
-            // record the trace.
-            inject_context(&Context::current(), &mut parts.headers);
-            return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
+        let call = if config.shared.is_active() {
+            if !config.shared.records(&parts) {
+                return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
+            }
+            Some(ClientCall::start(
+                config.clone(),
+                &parts,
+                body.size_hint().exact(),
+            ))
+        } else {
+            None
+        };
+        // With telemetry off too: downstream services may still record the trace.
+        inject(call.as_ref().and_then(Call::context), &mut parts.headers);
+        let req = Request::from_parts(parts, body);
+        match call {
+            Some(call) => ResponseFuture::start(&mut self.inner, req, call),
+            None => ResponseFuture::untracked(self.inner.call(req)),
         }
-        if !config.shared.records(&parts) {
-            return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
-        }
-        let call = ClientCall::start(config.clone(), &parts, body.size_hint().exact());
-        match call.context() {
-            Some(cx) => inject_context(cx, &mut parts.headers),
-            None => inject_context(&Context::current(), &mut parts.headers),
-        }
-        ResponseFuture::start(&mut self.inner, Request::from_parts(parts, body), call)
     }
+}
+
+/// Writes the call's span context (else the current context) into the request headers.
+fn inject(span_cx: Option<&Context>, headers: &mut HeaderMap) {
+    let current;
+    let cx = match span_cx {
+        Some(cx) => cx,
+        None => {
+            current = Context::current();
+            &current
+        }
+    };
+    inject_context(cx, headers);
 }

@@ -3,9 +3,11 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::trace::{Tracer, TracerProvider};
 use tower::Layer;
 
-use super::HttpServer;
+use super::HttpServerService;
 use crate::config::{PartsPredicate, SharedConfig};
 use crate::instruments::ServerInstruments;
 
@@ -75,8 +77,6 @@ impl fmt::Debug for HttpServerLayer {
     }
 }
 
-shared_layer_options!(HttpServerLayer);
-
 impl HttpServerLayer {
     /// Traces and metrics through the global providers, with the known methods from
     /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` when it is set.
@@ -98,12 +98,194 @@ impl HttpServerLayer {
         }
     }
 
-    fn config(&mut self) -> &mut ServerConfig {
-        Arc::make_mut(&mut self.config)
+    /// Applies `set` to this layer's copy of the configuration (services already built
+    /// keep theirs).
+    fn with(mut self, set: impl FnOnce(&mut ServerConfig)) -> Self {
+        set(Arc::make_mut(&mut self.config));
+        self
     }
 
-    fn shared(&mut self) -> &mut SharedConfig<ServerInstruments> {
-        &mut self.config().shared
+    /// Applies `set` to the options the client layer has too.
+    fn with_shared(self, set: impl FnOnce(&mut SharedConfig<ServerInstruments>)) -> Self {
+        self.with(|config| set(&mut config.shared))
+    }
+
+    /// Turns spans on (the default) or off for this layer.
+    ///
+    /// ```
+    /// let metrics_only = otel_tower::HttpServerLayer::new().traces(false);
+    /// # let _ = metrics_only;
+    /// ```
+    #[must_use]
+    pub fn traces(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.traces(enabled))
+    }
+
+    /// Turns metrics on (the default) or off for this layer.
+    ///
+    /// ```
+    /// let traces_only = otel_tower::HttpServerLayer::new().metrics(false);
+    /// # let _ = traces_only;
+    /// ```
+    #[must_use]
+    pub fn metrics(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.metrics(enabled))
+    }
+
+    /// Records the `http.server.request.body.size` and `http.server.response.body.size`
+    /// histograms (bytes, same attributes as the duration). Off by default: the
+    /// conventions mark them optional (status Development), and each is one more
+    /// histogram update per request. The request size comes from `Content-Length`; the
+    /// response bytes are counted as they are sent.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new().body_size_metrics(true);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn body_size_metrics(self, enabled: bool) -> Self {
+        self.with_shared(|c| c.body_size_metrics(enabled))
+    }
+
+    /// Records spans with this tracer provider instead of the global one.
+    ///
+    /// ```
+    /// use otel_core::opentelemetry_sdk::trace::SdkTracerProvider;
+    ///
+    /// let provider = SdkTracerProvider::builder().build();
+    /// let layer = otel_tower::HttpServerLayer::new().tracer_provider(&provider);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn tracer_provider<P>(self, provider: &P) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.with_shared(|c| c.tracer_provider(provider))
+    }
+
+    /// Records metrics with this meter provider instead of the global one.
+    ///
+    /// ```
+    /// use otel_core::opentelemetry_sdk::metrics::SdkMeterProvider;
+    ///
+    /// let provider = SdkMeterProvider::builder().build();
+    /// let layer = otel_tower::HttpServerLayer::new().meter_provider(&provider);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn meter_provider<P: MeterProvider>(self, provider: &P) -> Self {
+        self.with_shared(|c| c.meter_provider(provider))
+    }
+
+    /// Only requests for which `filter` returns `true` are recorded. The others pass
+    /// through untouched: no span, no metrics, and no trace context read from their
+    /// headers.
+    ///
+    /// ```
+    /// use otel_tower::grpc::is_grpc_health_check;
+    ///
+    /// let layer = otel_tower::HttpServerLayer::new()
+    ///     .filter(|req| req.uri.path() != "/health" && !is_grpc_health_check(req));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn filter<F>(self, filter: F) -> Self
+    where
+        F: Fn(&Parts) -> bool + Send + Sync + 'static,
+    {
+        self.with_shared(|c| c.filter(filter))
+    }
+
+    /// Request headers recorded as `http.request.header.<name>` (string arrays; for
+    /// gRPC `rpc.request.metadata.<name>`). `authorization`, `cookie`, `set-cookie` and
+    /// `proxy-authorization` are never recorded, even when listed.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new().request_headers(["x-request-id", "accept"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn request_headers<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.request_headers(names))
+    }
+
+    /// Response headers recorded as `http.response.header.<name>` (for gRPC
+    /// `rpc.response.metadata.<name>`), with the same exclusions as
+    /// [`request_headers`](Self::request_headers).
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new().response_headers(["content-type"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn response_headers<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.response_headers(names))
+    }
+
+    /// Replaces the list of known HTTP methods (case-sensitive); others are recorded as
+    /// `_OTHER`. The default is RFC 9110 + PATCH + QUERY, or the list in
+    /// [`OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`](crate::method::KNOWN_METHODS_ENV).
+    /// This list wins over the environment.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new().known_methods(["GET", "POST", "PURGE"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn known_methods<I, N>(self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.known_methods(methods))
+    }
+
+    /// Reads the layer's environment variable,
+    /// [`OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS`](crate::method::KNOWN_METHODS_ENV),
+    /// through `lookup` instead of the process environment (which [`new`](Self::new)
+    /// reads): for tests, configuration files or secrets managers. A list given to
+    /// [`known_methods`](Self::known_methods) still wins.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new()
+    ///     .env(|name| (name == "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS").then(|| "GET,PURGE".into()));
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn env<F>(self, lookup: F) -> Self
+    where
+        F: Fn(&str) -> Option<String>,
+    {
+        self.with_shared(|c| c.env(&lookup))
+    }
+
+    /// Adds query parameters whose values are recorded as `REDACTED` in
+    /// `url.query`, on top of
+    /// [`DEFAULT_SENSITIVE_QUERY_PARAMETERS`](crate::url::DEFAULT_SENSITIVE_QUERY_PARAMETERS)
+    /// (the defaults cannot be removed; names match as [`otel_core::redact`] describes).
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpServerLayer::new().sensitive_query_parameters(["sig", "token", "otp"]);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn sensitive_query_parameters<I, N>(self, names: I) -> Self
+    where
+        I: IntoIterator<Item = N>,
+        N: AsRef<str>,
+    {
+        self.with_shared(|c| c.sensitive_query_parameters(names))
     }
 
     /// Records `http.server.active_requests` (an up-down counter by method and
@@ -116,9 +298,8 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn active_requests(mut self, enabled: bool) -> Self {
-        self.config().active_requests = enabled;
-        self
+    pub fn active_requests(self, enabled: bool) -> Self {
+        self.with(|c| c.active_requests = enabled)
     }
 
     /// Where `http.route` comes from, for routers other than axum's (axum's
@@ -134,12 +315,11 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn route<F>(mut self, route: F) -> Self
+    pub fn route<F>(self, route: F) -> Self
     where
         F: Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync + 'static,
     {
-        self.config().route = Some(Arc::new(route));
-        self
+        self.with(|c| c.route = Some(Arc::new(route)))
     }
 
     /// Names HTTP spans with this function instead of `{method} {http.route}`. It gets
@@ -154,12 +334,11 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn span_name<F>(mut self, name: F) -> Self
+    pub fn span_name<F>(self, name: F) -> Self
     where
         F: Fn(&Parts, Option<&str>) -> Cow<'static, str> + Send + Sync + 'static,
     {
-        self.config().span_name = Some(Arc::new(name));
-        self
+        self.with(|c| c.span_name = Some(Arc::new(name)))
     }
 
     /// Adds the W3C `traceresponse` header (`00-{trace-id}-{span-id}-{flags}` of the
@@ -171,9 +350,8 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn traceresponse(mut self, enabled: bool) -> Self {
-        self.config().traceresponse = enabled;
-        self
+    pub fn traceresponse(self, enabled: bool) -> Self {
+        self.with(|c| c.traceresponse = enabled)
     }
 
     /// Public-endpoint mode: incoming trace context is not trusted. Each request starts
@@ -185,9 +363,8 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn public_endpoint(mut self, enabled: bool) -> Self {
-        self.config().public_endpoint = enabled.then(|| -> PartsPredicate { Arc::new(|_| true) });
-        self
+    pub fn public_endpoint(self, enabled: bool) -> Self {
+        self.with(|c| c.public_endpoint = enabled.then(|| -> PartsPredicate { Arc::new(|_| true) }))
     }
 
     /// Public-endpoint mode for the requests where `public` returns `true` (for example
@@ -199,19 +376,18 @@ impl HttpServerLayer {
     /// # let _ = layer;
     /// ```
     #[must_use]
-    pub fn public_endpoint_fn<F>(mut self, public: F) -> Self
+    pub fn public_endpoint_fn<F>(self, public: F) -> Self
     where
         F: Fn(&Parts) -> bool + Send + Sync + 'static,
     {
-        self.config().public_endpoint = Some(Arc::new(public));
-        self
+        self.with(|c| c.public_endpoint = Some(Arc::new(public)))
     }
 }
 
 impl<S> Layer<S> for HttpServerLayer {
-    type Service = HttpServer<S>;
+    type Service = HttpServerService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        HttpServer::from_parts(inner, self.config.clone())
+        HttpServerService::from_parts(inner, self.config.clone())
     }
 }

@@ -27,13 +27,18 @@ mod service;
 
 pub use crate::call::ERROR_TYPE_CANCELLED;
 pub use layer::HttpServerLayer;
-pub use service::HttpServer;
+pub use service::HttpServerService;
 
-/// The response body of [`HttpServer`]: counts the bytes sent and ends the request's
+/// The former name of [`HttpServerService`], which read like a server and not like the
+/// middleware [`HttpServerLayer`] makes.
+#[deprecated(note = "renamed to `HttpServerService`, the `Service` of `HttpServerLayer`")]
+pub type HttpServer<S> = HttpServerService<S>;
+
+/// The response body of [`HttpServerService`]: counts the bytes sent and ends the request's
 /// span and duration at the last frame, at the trailers (where gRPC puts its status),
 /// at an error, or, when dropped before its end, with `error.type = "cancelled"`.
 pub type ResponseBody<B> = crate::body::ResponseBody<B, call::ServerCall>;
 
-/// The response future of [`HttpServer`]: polls the inner future with the server span
+/// The response future of [`HttpServerService`]: polls the inner future with the server span
 /// as the current context, then hands the request's telemetry to the [`ResponseBody`].
 pub type ResponseFuture<F> = crate::future::ResponseFuture<F, call::ServerCall>;

@@ -3,15 +3,16 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
-use tower::Service;
+use tower::{Layer, Service};
 
 use super::call::ServerCall;
 use super::layer::ServerConfig;
 use super::HttpServerLayer;
 use super::{ResponseBody, ResponseFuture};
 
-/// The service produced by [`HttpServerLayer`]: records each request it passes to the
-/// inner service.
+/// The middleware [`HttpServerLayer`] wraps around a service: it records each request
+/// it passes to the inner service (the layer's `Service`, as tower-http's `TraceLayer`
+/// makes a `Trace`).
 ///
 /// ```
 /// use std::convert::Infallible;
@@ -28,19 +29,69 @@ use super::{ResponseBody, ResponseFuture};
 /// # });
 /// ```
 #[derive(Clone)]
-pub struct HttpServer<S> {
+pub struct HttpServerService<S> {
     inner: S,
     config: Arc<ServerConfig>,
 }
 
-define_service_wrapper!(
-    HttpServer,
-    HttpServerLayer,
-    ServerConfig,
-    "otel_tower::HttpServer::new(tower::service_fn(|_: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(())) }))"
-);
+impl<S> HttpServerService<S> {
+    pub(crate) fn from_parts(inner: S, config: Arc<ServerConfig>) -> Self {
+        Self { inner, config }
+    }
 
-impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpServer<S>
+    /// Wraps `inner` with a default [`HttpServerLayer`].
+    ///
+    /// ```
+    /// let svc = otel_tower::HttpServerService::new(tower::service_fn(|_: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(()))
+    /// }));
+    /// # let _ = svc;
+    /// ```
+    pub fn new(inner: S) -> Self {
+        HttpServerLayer::new().layer(inner)
+    }
+
+    /// The wrapped service.
+    ///
+    /// ```
+    /// let svc = otel_tower::HttpServerService::new(42);
+    /// assert_eq!(*svc.get_ref(), 42);
+    /// ```
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    ///
+    /// ```
+    /// let mut svc = otel_tower::HttpServerService::new(42);
+    /// *svc.get_mut() += 1;
+    /// assert_eq!(*svc.get_ref(), 43);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    ///
+    /// ```
+    /// let svc = otel_tower::HttpServerService::new(42);
+    /// assert_eq!(svc.into_inner(), 42);
+    /// ```
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for HttpServerService<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpServerService")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpServerService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: fmt::Display,

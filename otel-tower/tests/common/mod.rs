@@ -14,7 +14,7 @@ use otel_core::opentelemetry::trace::SpanKind;
 use otel_core::opentelemetry::Value;
 use otel_core::opentelemetry_sdk::trace::SpanData;
 use otel_core::testing::{Capture, SpanDataExt};
-use otel_tower::{HttpClient, HttpClientLayer};
+use otel_tower::{HttpClientLayer, HttpClientService};
 
 pub type Transport = Client<HttpConnector, Full<Bytes>>;
 
@@ -35,7 +35,7 @@ pub fn transport() -> Transport {
     Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>()
 }
 
-pub fn traced_client() -> HttpClient<Transport> {
+pub fn traced_client() -> HttpClientService<Transport> {
     tower::Layer::layer(&HttpClientLayer::new(), transport())
 }
 
