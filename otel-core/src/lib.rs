@@ -31,6 +31,7 @@
 // The core, always compiled: what instrumentation (the macros' expansions, otel-tower,
 // hand-written spans) needs, and nothing that exports. It never refers to the pipeline.
 pub mod baggage;
+pub mod cardinality;
 mod error;
 pub mod propagation;
 pub mod redact;

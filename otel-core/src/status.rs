@@ -40,6 +40,9 @@ pub struct TelemetryStatus {
     pub logs: SignalStatus,
     /// Configuration warnings from start-up.
     pub warnings: Vec<String>,
+    /// Components that refused new `http.route` / `rpc.method` values at their
+    /// cardinality limit (recorded as `_OTHER` instead).
+    pub cardinality_overflows: Vec<crate::cardinality::CardinalityReport>,
 }
 
 /// Exporters and counters of one signal.
@@ -133,6 +136,7 @@ pub fn telemetry_status() -> TelemetryStatus {
             metrics: SignalStatus::default(),
             logs: SignalStatus::default(),
             warnings: Vec::new(),
+            cardinality_overflows: crate::cardinality::overflows(),
         };
     };
     let c = &source.config;
@@ -150,6 +154,7 @@ pub fn telemetry_status() -> TelemetryStatus {
         metrics: signal(metrics_exporters(c), &source.stats.metrics, c),
         logs: signal(exporters(&c.logs_exporters, &c.otlp_logs), &source.stats.logs, c),
         warnings: source.warnings.clone(),
+        cardinality_overflows: crate::cardinality::overflows(),
     }
 }
 

@@ -9,6 +9,8 @@ use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
 use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{Tracer, TracerProvider};
 
+use otel_core::cardinality::{CardinalityLimit, DEFAULT_CARDINALITY_LIMIT};
+
 use crate::headers::{Direction, HeaderCapture};
 use crate::instruments::{meter_from, tracer_from, Instruments};
 use crate::method::KnownMethods;
@@ -35,13 +37,19 @@ pub(crate) struct SharedConfig<I> {
     pub(crate) response_headers: HeaderCapture,
     filter: Option<PartsPredicate>,
     pub(crate) body_sizes: bool,
+    /// Distinct `http.route` / `url.template` / `rpc.method` values this layer records
+    /// before new ones become `_OTHER`.
+    pub(crate) cardinality: Arc<CardinalityLimit>,
+    owner: &'static str,
 }
 
 impl<I: Instruments> SharedConfig<I> {
     /// Traces and metrics through the global providers, known methods from the process
     /// environment.
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(owner: &'static str) -> Self {
         Self {
+            cardinality: CardinalityLimit::new(owner, DEFAULT_CARDINALITY_LIMIT),
+            owner,
             tracer: Some(Arc::default()),
             instruments: Some(Arc::default()),
             known_methods: KnownMethods::from_env(&|name| std::env::var(name).ok()),
@@ -99,6 +107,10 @@ impl<I: Instruments> SharedConfig<I> {
 
     pub(crate) fn body_size_metrics(&mut self, enabled: bool) {
         self.body_sizes = enabled;
+    }
+
+    pub(crate) fn cardinality_limit(&mut self, limit: usize) {
+        self.cardinality = CardinalityLimit::new(self.owner, limit);
     }
 
     pub(crate) fn tracer_provider<P>(&mut self, provider: &P)

@@ -75,6 +75,9 @@ pub(crate) struct RpcCall {
     /// `rpc.method_original`: set exactly when `method` is `_OTHER`.
     pub(crate) original: Option<Value>,
     pub(crate) status: CallStatus,
+    /// The response was a gRPC one (a gRPC content type or a `grpc-status`): a plain
+    /// HTTP answer (an axum 404, a proxy error page) means the path named no method.
+    pub(crate) answered_as_grpc: bool,
 }
 
 impl RpcCall {
@@ -87,7 +90,14 @@ impl RpcCall {
             method,
             original,
             status: CallStatus::default(),
+            answered_as_grpc: false,
         }
+    }
+
+    /// Reads the response head: its status, and whether it is a gRPC response.
+    pub(crate) fn on_head(&mut self, status: http::StatusCode, headers: &HeaderMap) {
+        self.answered_as_grpc = grpc::is_grpc(headers) || GrpcCode::from_headers(headers).is_some();
+        self.status.on_head(status, headers);
     }
 
     /// The span name: the method, or `grpc` when it is `_OTHER`.

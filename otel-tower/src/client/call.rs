@@ -40,7 +40,10 @@ impl ClientHttp {
             template: parts
                 .extensions
                 .get::<UrlTemplate>()
-                .map(|t| cow_value(t.0.clone())),
+                .map(|t| cow_value(t.0.clone()))
+                // Past the layer's cardinality limit a new template is left out, so the
+                // span is named by the method alone (as without a template).
+                .filter(|t| config.shared.cardinality.admit(&t.as_str())),
             request_body_size: request_body_size.or_else(|| content_length(&parts.headers)),
             response_body_size: None,
         }

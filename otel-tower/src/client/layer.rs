@@ -81,7 +81,7 @@ impl HttpClientLayer {
     pub fn new() -> Self {
         Self {
             config: Arc::new(ClientConfig {
-                shared: SharedConfig::new(),
+                shared: SharedConfig::new("HttpClientLayer"),
                 span_name: None,
             }),
         }
@@ -135,6 +135,20 @@ impl HttpClientLayer {
     #[must_use]
     pub fn body_size_metrics(self, enabled: bool) -> Self {
         self.with_shared(|c| c.body_size_metrics(enabled))
+    }
+
+    /// Bounds the distinct `url.template` and `rpc.method` values this layer records (default
+    /// [`DEFAULT_CARDINALITY_LIMIT`](otel_core::cardinality::DEFAULT_CARDINALITY_LIMIT)):
+    /// past the limit a new value is recorded as `_OTHER` in span names and metric
+    /// attributes, and counted in `otel_core::telemetry_status().cardinality_overflows`.
+    ///
+    /// ```
+    /// let layer = otel_tower::HttpClientLayer::new().cardinality_limit(200);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn cardinality_limit(self, limit: usize) -> Self {
+        self.with_shared(|c| c.cardinality_limit(limit))
     }
 
     /// Records spans with this tracer provider instead of the global one.

@@ -22,7 +22,7 @@ use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, 
 use crate::call::{content_length, Call, CallSpan};
 use crate::endpoint::{self, ServerAddress};
 use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
-use crate::method::MethodAttrs;
+use crate::method::{MethodAttrs, OTHER};
 use crate::protocol::Protocol;
 use crate::url::split_host_port;
 use otel_core::propagation::{extract_with_context, outgoing_traceparent};
@@ -46,7 +46,14 @@ impl ServerHttp {
             .as_ref()
             .and_then(|f| f(parts))
             .map(cow_value)
-            .or_else(|| axum_route(parts));
+            .or_else(|| axum_route(parts))
+            .map(|route| {
+                if config.shared.cardinality.admit(&route.as_str()) {
+                    route
+                } else {
+                    Value::from(OTHER)
+                }
+            });
         Self {
             method: config.shared.known_methods.classify(&parts.method),
             scheme: endpoint::scheme_value(endpoint::scheme(parts)),
@@ -91,7 +98,9 @@ impl ServerHttp {
         if let Some(ua) = header_text(&parts.headers, USER_AGENT) {
             attributes.push(KeyValue::new(USER_AGENT_ORIGINAL, ua));
         }
-        let route = self.route.as_ref().map(|r| r.as_str());
+        // A route over the cardinality limit is `_OTHER` in attributes, absent from the
+        // name (as an unknown route is).
+        let route = self.route.as_ref().map(|r| r.as_str()).filter(|r| r != OTHER);
         match (&config.span_name, &route, &method.dynamic_name) {
             (Some(f), _, _) => f(parts, route.as_deref()),
             (None, Some(route), _) => {
@@ -225,12 +234,12 @@ impl Call for ServerCall {
     fn on_response<B: http_body::Body>(&mut self, response: &mut Response<B>) -> bool {
         let status = response.status();
         self.status = Some(status.as_u16());
-        match self.protocol.grpc_status() {
-            None if status.is_server_error() => self.error_type = Some(status_error_type(status.as_u16())),
-            None => {}
-            Some(grpc) => {
-                grpc.on_head(status, response.headers());
+        match &mut self.protocol {
+            Protocol::Http(_) if status.is_server_error() => {
+                self.error_type = Some(status_error_type(status.as_u16()))
             }
+            Protocol::Http(_) => {}
+            Protocol::Grpc(rpc) => rpc.on_head(status, response.headers()),
         }
         let is_grpc = self.protocol.is_grpc();
         self.span.if_recording(|span| {
@@ -375,8 +384,14 @@ impl Call for ServerCall {
                 } else {
                     GrpcCode::Cancelled
                 });
-                if code == GrpcCode::Unimplemented && rpc.unimplemented() {
-                    // The server does not know this method: the span is named `grpc`.
+                // A method counts only when the server answered it as gRPC and knows it,
+                // and while the layer is under its cardinality limit: the path is the
+                // client's choice.
+                let unknown = code == GrpcCode::Unimplemented
+                    || !rpc.answered_as_grpc
+                    || !self.config.shared.cardinality.admit(&rpc.method.as_str());
+                if unknown && rpc.unimplemented() {
+                    // The span is named `grpc`, the method recorded as `_OTHER`.
                     self.span.if_recording(|span| span.update_name(RPC_SYSTEM_GRPC));
                 }
                 let error_type = code.is_server_error().then_some(Cow::Borrowed(code.as_str()));
