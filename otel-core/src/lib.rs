@@ -37,6 +37,8 @@ mod sync;
 mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 
 #[doc(hidden)]
 pub mod __private;
@@ -53,6 +55,9 @@ pub use span::{
 pub use state::is_enabled;
 pub use status::{status, ExporterStatus, SignalStatus, Status};
 pub use telemetry::{init, Telemetry, TelemetryBuilder};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use tracing_layer::{tracing_layer, TracingLayer};
 
 /// Re-exported so users need no direct dependency on the exact `opentelemetry` version.
 pub use opentelemetry;
