@@ -54,9 +54,9 @@ const CODE_NAMESPACE: &str = "code.namespace";
 /// Spans are started with the provider [`crate::init`] installed, or with
 /// `opentelemetry::global`'s when `init()` was not used, whenever the `tracing` span is
 /// created, so the layer can be added before `init()` runs. When telemetry is disabled
-/// (`OTEL_SDK_DISABLED=true`) each hook returns after one atomic load; under an unsampled
-/// parent (with the parent-based samplers `init()` installs) no OpenTelemetry span is
-/// started and nothing is stored. Events outside any span are ignored here (the log
+/// (`OTEL_SDK_DISABLED=true`) each hook returns after one atomic load (an exit after one
+/// thread-local look); under an unsampled parent (with the parent-based samplers `init()`
+/// installs) no OpenTelemetry span is started and nothing is stored. Events outside any span are ignored here (the log
 /// bridge, [`crate::logs::tracing_bridge`], still forwards them); to keep events out of
 /// spans when the log bridge already exports them, filter this layer to spans only:
 /// `tracing_layer().with_filter(filter_fn(|meta| meta.is_span()))`.
