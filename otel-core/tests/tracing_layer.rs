@@ -9,6 +9,7 @@ use otel_core::opentelemetry::trace::{
 use otel_core::opentelemetry::{Context, Value};
 use otel_core::opentelemetry_sdk::trace::SpanData;
 use otel_core::testing::{self, Capture, SpanDataExt};
+use tracing::instrument::WithSubscriber as _;
 use tracing::Instrument as _;
 use tracing_subscriber::filter::{EnvFilter, LevelFilter};
 use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
@@ -496,4 +497,45 @@ fn with_location_records_where_the_span_was_opened() {
         Some(module_path!())
     );
     assert_eq!(cap.span("located").attributes.len(), 3);
+}
+
+#[test]
+fn tasks_moving_between_worker_threads_keep_their_parents() {
+    let cap = testing::capture();
+    let dispatch = tracing::Dispatch::new(subscriber());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("runtime");
+    tracing::dispatcher::with_default(&dispatch, || {
+        let tasks: Vec<_> = (0..4_i64)
+            .map(|n| {
+                runtime.spawn(
+                    async move {
+                        for _ in 0..5 {
+                            tokio::task::yield_now().await;
+                            repository_call();
+                        }
+                    }
+                    .instrument(tracing::info_span!("job", n))
+                    // The subscriber is the default on whichever worker polls the task.
+                    .with_subscriber(dispatch.clone()),
+                )
+            })
+            .collect();
+        runtime.block_on(async {
+            for task in tasks {
+                task.await.expect("task");
+            }
+        });
+    });
+    drop(runtime);
+    let jobs = cap.spans_named("job");
+    assert_eq!(jobs.len(), 4, "{}", cap.tree());
+    for job in &jobs {
+        assert_eq!(job.parent_span_id, cap.root_span_id());
+        let children = cap.children_of(job);
+        assert_eq!(children.len(), 5);
+        assert!(children.iter().all(|c| c.name == "repository_call"));
+    }
 }
