@@ -70,6 +70,8 @@ mod telemetry;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+#[cfg(feature = "tracing")]
+mod tracing_layer;
 
 pub use error::{Error, ErrorKind, Result};
 #[cfg(feature = "macros")]
@@ -91,6 +93,9 @@ pub use status::{status, telemetry_status, ExporterStatus, SignalStatus, Status,
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use telemetry::{init, Telemetry, TelemetryBuilder};
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub use tracing_layer::{tracing_layer, TracingLayer};
 
 /// Re-exported so users need no direct dependency on the exact `opentelemetry` version.
 pub use opentelemetry;

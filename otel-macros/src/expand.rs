@@ -105,7 +105,9 @@ pub(crate) fn expand_body(
             quote! {
                 #callsite
                 let mut #call = #start;
-                let #ret = #call.instrument(async move {
+                // Called by path: a method call would pick `tracing::Instrument::instrument`
+                // (a by-value blanket method) wherever that trait is imported.
+                let #ret = ::otel_core::__private::Call::instrument(&mut #call, async move {
                     #fake
                     #block
                 }).await;
@@ -129,7 +131,7 @@ pub(crate) fn expand_body(
             let wrapper = quote! {
                 async move {
                     let mut #call = #call;
-                    let #ret = #call.instrument(#fut).await;
+                    let #ret = ::otel_core::__private::Call::instrument(&mut #call, #fut).await;
                     #outcome
                     #ret
                 }
