@@ -38,7 +38,8 @@ pub struct TelemetryStatus {
     pub metrics: SignalStatus,
     /// Log records.
     pub logs: SignalStatus,
-    /// Configuration warnings from start-up.
+    /// Configuration warnings from start-up, then setup mistakes noticed at run time
+    /// (see [`crate::diagnostics`]).
     pub warnings: Vec<String>,
     /// Components that refused new `http.route` / `rpc.method` values at their
     /// cardinality limit (recorded as `_OTHER` instead).
@@ -135,7 +136,7 @@ pub fn telemetry_status() -> TelemetryStatus {
             traces: SignalStatus::default(),
             metrics: SignalStatus::default(),
             logs: SignalStatus::default(),
-            warnings: Vec::new(),
+            warnings: runtime_warnings().collect(),
             cardinality_overflows: crate::cardinality::overflows(),
         };
     };
@@ -153,9 +154,19 @@ pub fn telemetry_status() -> TelemetryStatus {
         ),
         metrics: signal(metrics_exporters(c), &source.stats.metrics, c),
         logs: signal(exporters(&c.logs_exporters, &c.otlp_logs), &source.stats.logs, c),
-        warnings: source.warnings.clone(),
+        warnings: source
+            .warnings
+            .iter()
+            .cloned()
+            .chain(runtime_warnings())
+            .collect(),
         cardinality_overflows: crate::cardinality::overflows(),
     }
+}
+
+/// What instrumentation noticed at run time ([`crate::diagnostics`]).
+fn runtime_warnings() -> impl Iterator<Item = String> {
+    crate::diagnostics::warnings().into_iter().map(str::to_owned)
 }
 
 fn exporters(kinds: &[ExporterKind], otlp: &OtlpConfig) -> Vec<ExporterStatus> {

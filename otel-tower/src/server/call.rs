@@ -47,6 +47,12 @@ impl ServerHttp {
             .and_then(|f| f(parts))
             .map(cow_value)
             .or_else(|| axum_route(parts))
+            .or_else(|| {
+                if config.route.is_none() {
+                    warn_no_route_source();
+                }
+                None
+            })
             .map(|route| {
                 if config.shared.cardinality.admit(&route.as_str()) {
                     route
@@ -456,3 +462,21 @@ fn axum_route(parts: &Parts) -> Option<Value> {
 fn axum_route(_parts: &Parts) -> Option<Value> {
     None
 }
+
+/// A request without a route: with the `axum` feature off an axum app's `MatchedPath`
+/// is invisible, so span names silently fall back to the method. Said once, in
+/// `telemetry_status().warnings`.
+#[cfg(not(feature = "axum"))]
+fn warn_no_route_source() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.load(Ordering::Relaxed) && !WARNED.swap(true, Ordering::Relaxed) {
+        otel_core::diagnostics::warn_once(
+            "HttpServerLayer: requests have no http.route, so spans are named by the method \
+             alone; with axum, enable otel-tower's `axum` feature; elsewhere set `.route(..)`",
+        );
+    }
+}
+
+#[cfg(feature = "axum")]
+fn warn_no_route_source() {}
