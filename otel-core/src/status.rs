@@ -53,7 +53,8 @@ pub struct SignalStatus {
     pub exporters: Vec<ExporterStatus>,
     /// Items exported successfully.
     pub exported: u64,
-    /// Items dropped because the queue was full (the backend is slow or down).
+    /// Items dropped: the queue was full (the backend is slow or down), or they were
+    /// still queued when shutdown's deadline passed.
     pub dropped: u64,
     /// Export calls that failed or timed out.
     pub failed_exports: u64,

@@ -23,7 +23,8 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 const POLL: Duration = Duration::from_millis(25);
 
 /// A running `rotel-agent` receiving OTLP on 127.0.0.1 (gRPC and HTTP) and printing what
-/// it receives (`--debug-log traces|metrics|logs --debug-log-verbosity detailed`).
+/// it receives (`--debug-log traces|metrics|logs`, with every item in detail or, from
+/// [`Collector::start_counting`], one line per batch).
 ///
 /// The process is killed when this value is dropped.
 #[derive(Debug)]
@@ -45,12 +46,28 @@ impl Collector {
     /// When the binary cannot be found or the collector does not come up: the tests
     /// that need it must fail, not skip.
     pub fn start() -> Collector {
+        Self::start_with(Verbosity::Detailed)
+    }
+
+    /// Like [`Collector::start`], but the collector prints one line per received batch
+    /// with its span count instead of every span: for volume tests, where parsing the
+    /// detailed output of 100,000 spans would take longer than sending them. Read the
+    /// total with [`Collector::span_count`].
+    ///
+    /// # Panics
+    ///
+    /// As [`Collector::start`].
+    pub fn start_counting() -> Collector {
+        Self::start_with(Verbosity::Counts)
+    }
+
+    fn start_with(verbosity: Verbosity) -> Collector {
         let binary = agent_binary();
         let mut last_failure = String::new();
         // A free port can be taken by another process between probing and binding:
         // retry on fresh ports a few times.
         for _ in 0..4 {
-            match Self::try_start(&binary) {
+            match Self::try_start(&binary, verbosity) {
                 Ok(collector) => return collector,
                 Err(failure) => last_failure = failure,
             }
@@ -58,7 +75,7 @@ impl Collector {
         panic!("rotel-agent ({}) did not start: {last_failure}", binary.display());
     }
 
-    fn try_start(binary: &Path) -> Result<Collector, String> {
+    fn try_start(binary: &Path, verbosity: Verbosity) -> Result<Collector, String> {
         static STARTED: AtomicUsize = AtomicUsize::new(0);
         let (grpc, http) = two_free_ports();
         let dir = std::env::temp_dir().join(format!(
@@ -74,7 +91,7 @@ impl Collector {
             .args(["--debug-log", "traces"])
             .args(["--debug-log", "metrics"])
             .args(["--debug-log", "logs"])
-            .args(["--debug-log-verbosity", "detailed"])
+            .args(["--debug-log-verbosity", verbosity.as_arg()])
             .args(["--exporter", "blackhole"])
             // Print what arrives promptly instead of after the default 200 ms.
             .args(["--batch-timeout", "20ms"])
@@ -145,6 +162,25 @@ impl Collector {
     /// Spans received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         parse::spans(&self.output())
+    }
+
+    /// Spans received so far, summed over the per-batch lines of a collector started with
+    /// [`Collector::start_counting`] (always 0 for a detailed one).
+    pub fn span_count(&self) -> u64 {
+        crate::count::span_count(&self.output())
+    }
+
+    /// Polls [`Collector::span_count`] until it reaches `expected` or `timeout` passes;
+    /// returns the last count, which may be higher than `expected`.
+    pub fn wait_for_span_count(&self, expected: u64, timeout: Duration) -> u64 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let count = self.span_count();
+            if count >= expected || Instant::now() >= deadline {
+                return count;
+            }
+            std::thread::sleep(POLL);
+        }
     }
 
     /// Metric data points received so far.
@@ -231,6 +267,24 @@ impl Drop for Collector {
             let _ = reader.join();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What the collector prints about the data it receives.
+#[derive(Debug, Clone, Copy)]
+enum Verbosity {
+    /// Every span, data point and log record with its attributes.
+    Detailed,
+    /// One line per batch with its counts.
+    Counts,
+}
+
+impl Verbosity {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Self::Detailed => "detailed",
+            Self::Counts => "basic",
+        }
     }
 }
 

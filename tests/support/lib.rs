@@ -8,6 +8,7 @@
 //! [rotel]: https://github.com/streamfold/rotel
 
 pub mod collector;
+pub mod count;
 pub mod parse;
 pub mod roundtrip;
 pub mod unreachable;

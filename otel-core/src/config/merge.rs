@@ -202,9 +202,11 @@ impl Overrides {
     fn apply_batching(&self, c: &mut Config) -> Result<(), Error> {
         if let Some(batch) = self.span_batch {
             if batch.max_queue_size == 0 || batch.max_export_batch_size == 0 {
-                return Err(Error::config(
-                    "span_batch sizes must be at least 1 (defaults: queue 2048, batch 512)",
-                ));
+                return Err(Error::config(format!(
+                    "span_batch sizes must be at least 1 (defaults: queue {}, batch {})",
+                    BatchConfig::SPANS.max_queue_size,
+                    BatchConfig::SPANS.max_export_batch_size
+                )));
             }
             if batch.max_export_batch_size > batch.max_queue_size {
                 return Err(Error::config(format!(

@@ -148,9 +148,21 @@ pub struct BatchConfig {
 }
 
 impl BatchConfig {
-    /// The spec's defaults for spans: 2048 / 5 s / 512 / 30 s.
+    /// Defaults for spans: queue 131,072 / 5 s / 512 / 30 s; the spec's, except the queue.
+    ///
+    /// The spec's queue of 2048 drops most of a burst (100,000 spans ended at once, say
+    /// just before shutdown) because spans end faster than any exporter sends them. Our
+    /// queue takes memory only for spans that wait, so a larger cap costs nothing at
+    /// idle and about the size of the waiting spans during a burst; set
+    /// `OTEL_BSP_MAX_QUEUE_SIZE=2048` for the spec's bound.
+    ///
+    /// ```
+    /// use otel_core::config::BatchConfig;
+    /// assert_eq!(BatchConfig::SPANS.max_queue_size, 131_072);
+    /// assert_eq!(BatchConfig::SPANS.max_export_batch_size, 512);
+    /// ```
     pub const SPANS: BatchConfig = BatchConfig {
-        max_queue_size: 2048,
+        max_queue_size: 131_072,
         scheduled_delay: Duration::from_millis(5000),
         max_export_batch_size: 512,
         export_timeout: Duration::from_millis(30000),

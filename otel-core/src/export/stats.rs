@@ -2,7 +2,7 @@
 //! wrapper that records them for metric and log exporters.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -20,9 +20,15 @@ use crate::runtime::Executor;
 pub(crate) struct SignalStats {
     pub(crate) exported: AtomicU64,
     pub(crate) dropped: AtomicU64,
+    /// The part of `dropped` refused because the processor was shut down (ended after
+    /// shutdown, or still queued when the shutdown's deadline passed).
+    pub(crate) dropped_at_shutdown: AtomicU64,
     pub(crate) failed_exports: AtomicU64,
     pub(crate) failed_items: AtomicU64,
     last_error: Mutex<Option<(SystemTime, String)>>,
+    /// The queues of the batch span processors feeding this signal, for the queue
+    /// metrics; weak, so that the metrics never keep a processor alive.
+    queues: Mutex<Vec<Weak<crate::export::batch::Shared>>>,
 }
 
 impl SignalStats {
@@ -40,6 +46,29 @@ impl SignalStats {
 
     pub(crate) fn record_dropped(&self, items: u64) {
         self.dropped.fetch_add(items, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_dropped_at_shutdown(&self, items: u64) {
+        self.dropped.fetch_add(items, Ordering::Relaxed);
+        self.dropped_at_shutdown.fetch_add(items, Ordering::Relaxed);
+    }
+
+    pub(crate) fn register_queue(&self, queue: &Arc<crate::export::batch::Shared>) {
+        crate::sync::lock(&self.queues).push(Arc::downgrade(queue));
+    }
+
+    /// The registered queues that still exist, each with its registration number.
+    pub(crate) fn queues(&self) -> Vec<(usize, Arc<crate::export::batch::Shared>)> {
+        crate::sync::lock(&self.queues)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, queue)| Some((i, queue.upgrade()?)))
+            .collect()
+    }
+
+    /// Whether a batch span processor reports to these counters.
+    pub(crate) fn has_queues(&self) -> bool {
+        !crate::sync::lock(&self.queues).is_empty()
     }
 
     pub(crate) fn last_error(&self) -> Option<(SystemTime, String)> {

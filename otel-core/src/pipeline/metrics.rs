@@ -52,8 +52,11 @@ pub(super) fn provider(
     for add in customize {
         builder = add(builder);
     }
+    let provider = builder.build();
+    // The span queues exist by now (traces are built first): report their drops.
+    crate::export::batch::metrics::register(&provider, &shared.stats.spans);
     Ok(Meter {
-        provider: builder.build(),
+        provider,
         prometheus_server,
     })
 }

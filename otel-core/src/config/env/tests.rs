@@ -416,8 +416,16 @@ fn batch_processor_variables() {
     assert_eq!(c.log_batch.scheduled_delay, Duration::from_millis(50));
 
     let (c, w) = resolve(&[("OTEL_BSP_MAX_QUEUE_SIZE", "0")]);
-    assert_eq!(c.span_batch.max_queue_size, 2048);
-    warned(&w, "OTEL_BSP_MAX_QUEUE_SIZE", "0", "2048");
+    assert_eq!(
+        c.span_batch.max_queue_size, 131_072,
+        "our default, not the spec's 2048"
+    );
+    warned(&w, "OTEL_BSP_MAX_QUEUE_SIZE", "0", "131072");
+
+    let (c, w) = resolve(&[("OTEL_BSP_MAX_QUEUE_SIZE", "2048")]);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(c.span_batch.max_queue_size, 2048, "an explicit value wins");
+    assert_eq!(c.log_batch.max_queue_size, 2048, "logs keep the spec's default");
 
     let (c, w) = resolve(&[
         ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
