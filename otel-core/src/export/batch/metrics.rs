@@ -56,8 +56,14 @@ pub(crate) fn register(provider: &SdkMeterProvider, stats: &Arc<SignalStats>) {
                 load(&counts.exported) + load(&counts.failed_items),
                 std::slice::from_ref(&processed),
             );
-            observer.observe(dropped - at_shutdown, &queue_full);
-            observer.observe(at_shutdown, &already_shutdown);
+            // The error series appear once something was dropped: a zero-valued series
+            // per error type on every healthy service is noise on a dashboard.
+            if dropped > at_shutdown {
+                observer.observe(dropped - at_shutdown, &queue_full);
+            }
+            if at_shutdown > 0 {
+                observer.observe(at_shutdown, &already_shutdown);
+            }
         })
         .build();
 
