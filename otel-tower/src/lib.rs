@@ -47,6 +47,9 @@ mod headers;
 mod instruments;
 pub mod method;
 mod protocol;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 pub mod server;
 pub mod url;
 
@@ -55,6 +58,8 @@ pub use client::HttpClient;
 pub use client::{HttpClientLayer, HttpClientService, ResendTrackingLayer};
 pub use headers::NEVER_CAPTURED;
 pub use instruments::{DURATION_BUCKETS, SCOPE_NAME};
+#[cfg(feature = "reqwest")]
+pub use reqwest::HttpClientMiddleware;
 #[allow(deprecated)]
 pub use server::HttpServer;
 pub use server::{HttpServerLayer, HttpServerService};

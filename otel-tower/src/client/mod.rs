@@ -7,8 +7,8 @@
 //! counted in `http.request.resend_count` when a [`ResendCounter`] travels with the
 //! request ([`ResendTrackingLayer`]).
 
-mod call;
-mod layer;
+pub(crate) mod call;
+pub(crate) mod layer;
 mod resend;
 mod service;
 mod template;
