@@ -7,6 +7,8 @@
 //! - [`HttpClientLayer`]: one CLIENT span per request attempt, context injected into
 //!   the outgoing headers, the `http.client.*` metrics; works over
 //!   `hyper_util::client::legacy::Client` and tonic channels.
+//! - `reqwest::HttpClientMiddleware` (feature `reqwest`): the same client telemetry for
+//!   `reqwest` clients, as a `reqwest-middleware` middleware.
 //! - gRPC (`content-type: application/grpc`) is detected by both layers, which then
 //!   follow the RPC conventions and read the status from the trailers ([`grpc`]).
 //!

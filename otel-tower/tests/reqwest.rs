@@ -1,6 +1,6 @@
 //! The reqwest middleware over real HTTP on 127.0.0.1: a reqwest client with
-//! `HttpClientMiddleware` calling axum with `HttpServerLayer`.
-#![cfg(feature = "reqwest")]
+//! `HttpClientMiddleware` calling axum with `HttpServerLayer` (needs the `reqwest`
+//! feature).
 
 mod common;
 

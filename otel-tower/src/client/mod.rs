@@ -6,6 +6,9 @@
 //! context is injected into the request with the global propagator. Retries are
 //! counted in `http.request.resend_count` when a [`ResendCounter`] travels with the
 //! request ([`ResendTrackingLayer`]).
+//!
+//! The reqwest middleware (`otel_tower::reqwest`, feature `reqwest`) runs the same call
+//! for reqwest clients.
 
 pub(crate) mod call;
 pub(crate) mod layer;
