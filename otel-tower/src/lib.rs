@@ -7,6 +7,8 @@
 //! - [`HttpClientLayer`]: one CLIENT span per request attempt, context injected into
 //!   the outgoing headers, the `http.client.*` metrics; works over
 //!   `hyper_util::client::legacy::Client` and tonic channels.
+//! - `reqwest::HttpClientMiddleware` (feature `reqwest`): the same client telemetry for
+//!   `reqwest` clients, as a `reqwest-middleware` middleware.
 //! - gRPC (`content-type: application/grpc`) is detected by both layers, which then
 //!   follow the RPC conventions and read the status from the trailers ([`grpc`]).
 //!
@@ -47,6 +49,9 @@ mod headers;
 mod instruments;
 pub mod method;
 mod protocol;
+#[cfg(feature = "reqwest")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
+pub mod reqwest;
 pub mod server;
 pub mod url;
 
@@ -55,6 +60,8 @@ pub use client::HttpClient;
 pub use client::{HttpClientLayer, HttpClientService, ResendTrackingLayer};
 pub use headers::NEVER_CAPTURED;
 pub use instruments::{DURATION_BUCKETS, SCOPE_NAME};
+#[cfg(feature = "reqwest")]
+pub use reqwest::HttpClientMiddleware;
 #[allow(deprecated)]
 pub use server::HttpServer;
 pub use server::{HttpServerLayer, HttpServerService};

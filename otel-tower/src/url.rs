@@ -33,6 +33,13 @@ impl SensitiveQuery {
     pub(crate) fn redact<'a>(&self, query: &'a str) -> Cow<'a, str> {
         self.redactor.query(query)
     }
+
+    /// A whole URL with its userinfo and sensitive query values redacted, for text
+    /// that quotes one (an error message).
+    #[cfg(feature = "reqwest")]
+    pub(crate) fn url<'a>(&self, url: &'a str) -> Cow<'a, str> {
+        self.redactor.url(url)
+    }
 }
 
 /// `url.full` for a client request: credentials in the authority become

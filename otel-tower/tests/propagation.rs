@@ -36,10 +36,28 @@ async fn relay(uri: Uri) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
+/// Calls `/headers` on the same server through a reqwest client with the middleware.
+#[cfg(feature = "reqwest")]
+async fn relay_reqwest(uri: Uri) -> String {
+    let port = uri.query().and_then(|q| q.strip_prefix("port=")).unwrap_or("0");
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(otel_tower::reqwest::HttpClientMiddleware::new())
+        .build();
+    let response = client
+        .get(format!("http://127.0.0.1:{port}/headers"))
+        .send()
+        .await
+        .expect("relayed request");
+    response.text().await.expect("relayed body")
+}
+
 async fn server() -> std::net::SocketAddr {
     let app = Router::new()
         .route("/headers", get(headers_handler))
-        .route("/relay", get(relay))
+        .route("/relay", get(relay));
+    #[cfg(feature = "reqwest")]
+    let app = app.route("/relay-reqwest", get(relay_reqwest));
+    let app = app
         .route("/plain", get(|| async { "plain" }))
         .route(
             "/baggage",
@@ -119,6 +137,19 @@ async fn random_flag_and_tracestate_survive_the_hop() {
 /// downstream service: what it received.
 #[tokio::test]
 async fn outgoing_headers_for_each_incoming_case() {
+    outgoing_headers_through("/relay").await;
+}
+
+/// The same cases with the handler relaying through reqwest and `HttpClientMiddleware`.
+#[cfg(feature = "reqwest")]
+#[tokio::test]
+async fn outgoing_headers_for_each_incoming_case_through_reqwest() {
+    outgoing_headers_through("/relay-reqwest").await;
+}
+
+/// Sends every incoming case to `relay` and checks the headers the downstream service
+/// received from the client the relay used.
+async fn outgoing_headers_through(relay: &str) {
     let cap = testing::capture();
     let addr = server().await;
     let key14 = format!("t@{}", "v".repeat(14));
@@ -148,11 +179,11 @@ async fn outgoing_headers_for_each_incoming_case() {
     for (flags, tracestate, want_flags, want_state) in &cases {
         let mut headers = vec![("traceparent", traceparent(&cap, flags))];
         headers.extend(tracestate.iter().map(|ts| ("tracestate", ts.clone())));
-        let req = request(addr, &format!("/relay?port={}", addr.port()), &headers);
+        let req = request(addr, &format!("{relay}?port={}", addr.port()), &headers);
         let (_, _, body) = send(&client, req).await;
         let body = String::from_utf8_lossy(&body).into_owned();
         let (tp, ts) = body.split_once('\n').expect("two lines");
-        let case = format!("flags {flags}, tracestate {tracestate:?}");
+        let case = format!("{relay}: flags {flags}, tracestate {tracestate:?}");
         assert!(
             tp.starts_with(&format!("00-{}-", cap.trace_id())),
             "{case}: same trace, got {tp}"

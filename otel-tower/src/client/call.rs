@@ -6,7 +6,7 @@ use std::sync::Arc;
 use http::header::HeaderMap;
 use http::request::Parts;
 use http::uri::Authority;
-use http::Response;
+use http::{Response, StatusCode, Version};
 use opentelemetry::global::BoxedTracer;
 use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue, Value};
@@ -24,6 +24,19 @@ use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
 use crate::method::MethodAttrs;
 use crate::protocol::Protocol;
 use crate::url::full_url;
+use otel_core::propagation::inject_context;
+
+/// Whether the client sees a response's trailers, where a gRPC call's status is. The
+/// tower layer follows the response body to its end, so a request with a gRPC content
+/// type follows the RPC conventions there; reqwest hands its middleware only the head,
+/// so every request recorded through it follows the HTTP conventions (its status code
+/// is all that can be known).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Trailers {
+    Seen,
+    #[cfg_attr(not(feature = "reqwest"), allow(dead_code))]
+    Unseen,
+}
 
 /// What a plain HTTP request records beyond the common fields.
 struct ClientHttp {
@@ -99,11 +112,45 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Starts the CLIENT span under the current context and returns the call; the
-    /// caller injects [`ClientCall::context`] into the request headers.
-    pub(crate) fn start(config: Arc<ClientConfig>, parts: &Parts, request_body_size: Option<u64>) -> Self {
+    /// What every client does before it sends a request: unless telemetry is off or the
+    /// filter skips the request, starts its call; then injects the trace context (the
+    /// call's span, else the current context) into its headers. A request the filter
+    /// skips is left untouched.
+    pub(crate) fn prepare(
+        config: &Arc<ClientConfig>,
+        parts: &mut Parts,
+        request_body_size: Option<u64>,
+        trailers: Trailers,
+    ) -> Option<Self> {
+        if !config.shared.is_active() {
+            // With telemetry off too: downstream services may still record the trace.
+            inject_current(&mut parts.headers);
+            return None;
+        }
+        if !config.shared.records(parts) {
+            return None;
+        }
+        let call = Self::start(config.clone(), parts, request_body_size, trailers);
+        match call.context() {
+            Some(cx) => inject_context(cx, &mut parts.headers),
+            None => inject_current(&mut parts.headers),
+        }
+        Some(call)
+    }
+
+    /// Starts the CLIENT span under the current context and returns the call.
+    fn start(
+        config: Arc<ClientConfig>,
+        parts: &Parts,
+        request_body_size: Option<u64>,
+        trailers: Trailers,
+    ) -> Self {
         let span = CallSpan::begin();
-        let protocol = Protocol::of(parts, || ClientHttp::of(&config, parts, request_body_size));
+        let http = || ClientHttp::of(&config, parts, request_body_size);
+        let protocol = match trailers {
+            Trailers::Seen => Protocol::of(parts, http),
+            Trailers::Unseen => Protocol::Http(http()),
+        };
         let authority = endpoint::authority(parts);
         let server = authority
             .as_deref()
@@ -158,31 +205,30 @@ impl ClientCall {
         let span = tracer.build_with_context(builder, &parent);
         parent.with_span(span)
     }
-}
 
-impl Call for ClientCall {
-    fn context(&self) -> Option<&Context> {
-        self.span.context()
-    }
-
-    /// Complete for plain HTTP (the span ends at the response head) and for a gRPC
-    /// Trailers-Only response.
-    fn on_response<B: http_body::Body>(&mut self, response: &mut Response<B>) -> bool {
-        let status = response.status();
+    /// Records the response head, from any client: its status, version and headers, the
+    /// body's exact size when known before it is read, and whether the body is already
+    /// over. Returns `true` when the call is complete: always for plain HTTP (the span
+    /// ends at the response head), and for a gRPC Trailers-Only response.
+    pub(crate) fn on_head(
+        &mut self,
+        status: StatusCode,
+        version: Version,
+        headers: &HeaderMap,
+        body_size: Option<u64>,
+        body_ended: bool,
+    ) -> bool {
         self.status = Some(status.as_u16());
-        self.version = protocol_version(response.version());
+        self.version = protocol_version(version);
         let complete = match &mut self.protocol {
             Protocol::Http(http) => {
                 if status.is_client_error() || status.is_server_error() {
                     self.error_type = Some(status_error_type(status.as_u16()));
                 }
-                http.response_body_size =
-                    content_length(response.headers()).or_else(|| response.body().size_hint().exact());
+                http.response_body_size = content_length(headers).or(body_size);
                 true
             }
-            Protocol::Grpc(rpc) => {
-                rpc.status.on_head(status, response.headers()) || response.body().is_end_stream()
-            }
+            Protocol::Grpc(rpc) => rpc.status.on_head(status, headers) || body_ended,
         };
         let is_grpc = self.protocol.is_grpc();
         self.span.if_recording(|span| {
@@ -199,10 +245,34 @@ impl Call for ClientCall {
             self.config
                 .shared
                 .response_headers
-                .capture(response.headers(), is_grpc, &mut attributes);
+                .capture(headers, is_grpc, &mut attributes);
             span.set_attributes(attributes);
         });
         complete
+    }
+}
+
+/// Writes the current context into a request's headers: the request is not recorded,
+/// but the trace it belongs to goes on downstream.
+pub(crate) fn inject_current(headers: &mut HeaderMap) {
+    inject_context(&Context::current(), headers);
+}
+
+impl Call for ClientCall {
+    fn context(&self) -> Option<&Context> {
+        self.span.context()
+    }
+
+    fn on_response<B: http_body::Body>(&mut self, response: &mut Response<B>) -> bool {
+        let body = response.body();
+        let (body_size, body_ended) = (body.size_hint().exact(), body.is_end_stream());
+        self.on_head(
+            response.status(),
+            response.version(),
+            response.headers(),
+            body_size,
+            body_ended,
+        )
     }
 
     /// The transport failed: no response at all.

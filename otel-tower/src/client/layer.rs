@@ -49,9 +49,22 @@ pub(crate) struct ClientConfig {
 ///     .service(transport);
 /// # let _ = client;
 /// ```
+///
+/// **reqwest.** A `reqwest::Client` is not a Tower service: it sends `reqwest::Request`s,
+/// not `http::Request`s, so the service this layer makes around one cannot be called
+/// (`E0599`, method `call` exists but its trait bounds were not satisfied). For reqwest,
+/// turn on this crate's `reqwest` feature and add `otel_tower::reqwest::HttpClientMiddleware`
+/// to a `reqwest_middleware::ClientBuilder`. It records the same spans and metrics with
+/// the same code, and takes its options from a layer:
+///
+/// ```text
+/// let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+///     .with(HttpClientMiddleware::from(HttpClientLayer::new().body_size_metrics(true)))
+///     .build();
+/// ```
 #[derive(Clone)]
 pub struct HttpClientLayer {
-    config: Arc<ClientConfig>,
+    pub(crate) config: Arc<ClientConfig>,
 }
 
 impl Default for HttpClientLayer {

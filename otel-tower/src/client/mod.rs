@@ -6,9 +6,12 @@
 //! context is injected into the request with the global propagator. Retries are
 //! counted in `http.request.resend_count` when a [`ResendCounter`] travels with the
 //! request ([`ResendTrackingLayer`]).
+//!
+//! The reqwest middleware (`otel_tower::reqwest`, feature `reqwest`) runs the same call
+//! for reqwest clients.
 
-mod call;
-mod layer;
+pub(crate) mod call;
+pub(crate) mod layer;
 mod resend;
 mod service;
 mod template;

@@ -10,7 +10,9 @@ use tower::{Layer, Service};
 /// it was given for each attempt; clones share this counter, so the client layer can
 /// tell a resend from a first attempt and record `http.request.resend_count`.
 ///
-/// Insert it yourself, or let [`ResendTrackingLayer`] do it above your retry layer.
+/// Insert it yourself, or let [`ResendTrackingLayer`] do it above your retry layer. (The
+/// reqwest middleware keeps one in the extensions that `reqwest-retry` shares between
+/// attempts, so it needs neither.)
 ///
 /// ```
 /// use otel_tower::client::ResendCounter;

@@ -2,17 +2,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use http_body::Body;
-use opentelemetry::Context;
 use tower::{Layer, Service};
 
-use super::call::ClientCall;
+use super::call::{ClientCall, Trailers};
 use super::layer::ClientConfig;
 use super::HttpClientLayer;
 use super::{ResponseBody, ResponseFuture};
-use crate::call::Call;
-use otel_core::propagation::inject_context;
 
 /// The middleware [`HttpClientLayer`] wraps around a transport: it records each
 /// request it sends and injects the trace context into it (the layer's `Service`, as
@@ -115,39 +112,12 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let config = &self.config;
         let (mut parts, body) = req.into_parts();
-        let call = if config.shared.is_active() {
-            if !config.shared.records(&parts) {
-                return ResponseFuture::untracked(self.inner.call(Request::from_parts(parts, body)));
-            }
-            Some(ClientCall::start(
-                config.clone(),
-                &parts,
-                body.size_hint().exact(),
-            ))
-        } else {
-            None
-        };
-        // With telemetry off too: downstream services may still record the trace.
-        inject(call.as_ref().and_then(Call::context), &mut parts.headers);
+        let call = ClientCall::prepare(&self.config, &mut parts, body.size_hint().exact(), Trailers::Seen);
         let req = Request::from_parts(parts, body);
         match call {
             Some(call) => ResponseFuture::start(&mut self.inner, req, call),
             None => ResponseFuture::untracked(self.inner.call(req)),
         }
     }
-}
-
-/// Writes the call's span context (else the current context) into the request headers.
-fn inject(span_cx: Option<&Context>, headers: &mut HeaderMap) {
-    let current;
-    let cx = match span_cx {
-        Some(cx) => cx,
-        None => {
-            current = Context::current();
-            &current
-        }
-    };
-    inject_context(cx, headers);
 }
