@@ -80,10 +80,8 @@ fn main() -> Result<(), otel_core::Error> {
     telemetry.force_flush()?;
     let status = otel_core::telemetry_status();
     println!(
-        "exported {} spans ({} dropped); full status: {}",
-        status.traces.exported,
-        status.traces.dropped,
-        serde_json::to_string(&status).unwrap_or_default()
+        "telemetry: {} spans exported, {} dropped, {} failed exports (serve `telemetry_status()` as JSON on /health)",
+        status.traces.exported, status.traces.dropped, status.traces.failed_exports,
     );
     telemetry.shutdown()
 }
