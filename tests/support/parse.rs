@@ -58,6 +58,9 @@ pub struct ReceivedDataPoint {
     pub data_type: String,
     /// `true`/`false` for sums, empty otherwise.
     pub is_monotonic: String,
+    /// `AGGREGATION_TEMPORALITY_CUMULATIVE` or `_DELTA` for sums and histograms, empty
+    /// for gauges.
+    pub temporality: String,
     /// Data point attributes, values with their type tag.
     pub attributes: Vec<(String, String)>,
     /// The value of a sum or gauge point, as printed (`5`, `0.25`).
@@ -74,6 +77,8 @@ pub struct ReceivedDataPoint {
     pub bounds: Vec<f64>,
     /// Histogram bucket counts (one more than `bounds`).
     pub bucket_counts: Vec<u64>,
+    /// Exponential histogram buckets as printed: lower bound, upper bound, count.
+    pub exponential_buckets: Vec<(f64, f64, u64)>,
     /// Instrumentation scope (meter) name.
     pub scope: String,
     /// Attributes of the resource the metric was sent with.
@@ -320,6 +325,7 @@ pub fn parse(output: &str) -> Received {
                     "Unit" => metric.unit = value,
                     "DataType" => metric.data_type = value,
                     "IsMonotonic" => metric.is_monotonic = value,
+                    "AggregationTemporality" => metric.temporality = value,
                     _ => {}
                 },
                 _ => {}
@@ -369,6 +375,12 @@ pub fn parse(output: &str) -> Received {
                             point.bounds.push(bound);
                         }
                     }
+                    // `Bucket (0.5, 0.505], Count: 1` (exponential histograms)
+                    k if k.starts_with("Bucket ") => {
+                        if let Some(bucket) = exponential_bucket(line) {
+                            point.exponential_buckets.push(bucket);
+                        }
+                    }
                     // `Buckets #3, Count: 2`
                     k if k.starts_with("Buckets #") => {
                         if let Some(count) = line.rsplit(':').next().and_then(|c| c.trim().parse().ok()) {
@@ -382,6 +394,17 @@ pub fn parse(output: &str) -> Received {
         }
     }
     out
+}
+
+/// `Bucket (0.49, 0.5], Count: 1` -> `(0.49, 0.5, 1)`.
+fn exponential_bucket(line: &str) -> Option<(f64, f64, u64)> {
+    let (range, count) = line.strip_prefix("Bucket ")?.split_once(", Count:")?;
+    let (lower, upper) = range.trim_matches(['(', ')', '[', ']']).split_once(',')?;
+    Some((
+        lower.trim().parse().ok()?,
+        upper.trim().parse().ok()?,
+        count.trim().parse().ok()?,
+    ))
 }
 
 fn last<T>(items: &mut [T]) -> &mut T {
@@ -575,6 +598,47 @@ Buckets #2, Count: 0
         assert_eq!(histogram.bounds, vec![0.0, 5.0]);
         assert_eq!(histogram.bucket_counts, vec![0, 2, 0]);
         assert_eq!(histogram.value, None);
+        assert_eq!(histogram.temporality, "AGGREGATION_TEMPORALITY_CUMULATIVE");
+    }
+
+    #[test]
+    fn exponential_histograms_keep_their_buckets() {
+        let output = "\
+ResourceMetrics #0
+Resource attributes:
+     -> service.name: Str(svc)
+ScopeMetrics #0
+InstrumentationScope m 
+Metric #0
+Descriptor:
+     -> Name: latency
+     -> Unit: s
+     -> DataType: ExponentialHistogram
+     -> AggregationTemporality: AGGREGATION_TEMPORALITY_DELTA
+ExponentialHistogramDataPoints #0
+Count: 2
+Sum: 1.5
+Bucket [0, 0], Count: 0
+Bucket (0.49461400659698773, 0.5], Count: 1
+Bucket (0.5, 0.5054446430258502], Count: 0
+Bucket (0.9892280131939755, 1], Count: 1
+";
+        let points = data_points(output);
+        assert_eq!(points.len(), 1);
+        let p = &points[0];
+        assert_eq!(p.data_type, "ExponentialHistogram");
+        assert_eq!(p.temporality, "AGGREGATION_TEMPORALITY_DELTA");
+        assert_eq!(p.count, Some(2));
+        assert_eq!(
+            p.exponential_buckets,
+            vec![
+                (0.0, 0.0, 0),
+                (0.49461400659698773, 0.5, 1),
+                (0.5, 0.5054446430258502, 0),
+                (0.9892280131939755, 1.0, 1)
+            ]
+        );
+        assert!(p.bounds.is_empty() && p.bucket_counts.is_empty());
     }
 
     #[test]
