@@ -5,7 +5,7 @@
 //! attributes, but not the values ProtoJSON writes as strings (64-bit integers such as
 //! `"asInt": "5"` and histogram counts), which the OTLP specification requires receivers
 //! to accept. So the metric values are checked in the request bodies themselves, taken
-//! on their way to the collector.
+//! on their way to the collector, with the headers.
 
 use otel_core::config::Protocol;
 use otel_tests::roundtrip::{self, COUNTER, HISTOGRAM};
@@ -17,7 +17,10 @@ use serde_json::Value;
 fn spans_metrics_and_logs_arrive_over_http_json() {
     let collector = Collector::start();
     let tap = Tap::start(collector.http_addr());
-    let sent = roundtrip::send(Protocol::HttpJson, &tap.endpoint(), |builder| builder);
+    // A header whose decoded value still holds `%50`: sent as is, not decoded twice.
+    let sent = roundtrip::send(Protocol::HttpJson, &tap.endpoint(), |builder| {
+        builder.env(|name| (name == "OTEL_EXPORTER_OTLP_HEADERS").then(|| "x-tenant=a%2Cb%2550".to_owned()))
+    });
     roundtrip::check_spans(&collector, &sent);
     roundtrip::check_logs(&collector, &sent);
 
@@ -49,6 +52,11 @@ fn spans_metrics_and_logs_arrive_over_http_json() {
         assert!(!requests.is_empty(), "a request to {path}");
         for request in &requests {
             assert_eq!(request.header("content-type"), Some("application/json"), "{path}");
+            assert_eq!(
+                request.header("x-tenant"),
+                Some("a,b%50"),
+                "{path}: percent-decoded once"
+            );
         }
     }
     let metrics: Vec<Value> = tap

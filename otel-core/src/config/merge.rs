@@ -345,4 +345,81 @@ mod tests {
         assert_eq!(c.logs_exporters, [ExporterKind::Otlp]);
         assert_eq!(c.otlp_traces.endpoint, "http://collector:4318/v1/traces");
     }
+
+    #[test]
+    fn tls_settings_in_code_are_checked_and_apply_to_every_signal() {
+        let dir = std::env::temp_dir().join(format!("otel-core-merge-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_certificate: Some(ca.clone()),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.otlp_logs.tls.certificate.as_ref(), Some(&ca));
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_client_identity: Some((ca.clone(), ca.clone())),
+            ..Overrides::default()
+        };
+        let err = overrides.apply(&mut c).unwrap_err();
+        assert!(
+            err.message().starts_with("otlp_client_certificate (key)"),
+            "{err}"
+        );
+        assert!(err.message().contains("no PEM private key"), "{err}");
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_certificate: Some(dir.join("missing.pem")),
+            ..Overrides::default()
+        };
+        assert!(overrides
+            .apply(&mut c)
+            .unwrap_err()
+            .message()
+            .contains("cannot read the file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_grpc_endpoint_in_code_may_omit_its_scheme() {
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_endpoint: Some("collector:4317".into()),
+            otlp_protocol: Some(Protocol::Grpc),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.otlp_traces.endpoint, "https://collector:4317");
+
+        let (mut c, _) = env::resolve(
+            &lookup(&[("OTEL_EXPORTER_OTLP_INSECURE", "true")]),
+            &Defaults::default(),
+        );
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(
+            c.otlp_metrics.endpoint, "http://collector:4317",
+            "INSECURE from the environment"
+        );
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let http = Overrides {
+            otlp_endpoint: Some("collector:4318".into()),
+            ..Overrides::default()
+        };
+        let err = http.apply(&mut c).unwrap_err();
+        assert!(
+            err.message().contains("must start with http:// or https://"),
+            "{err}"
+        );
+    }
 }
