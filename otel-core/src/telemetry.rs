@@ -1,6 +1,7 @@
 //! `init()` and the [`TelemetryBuilder`]: collect settings, resolve them against the
 //! environment (`crate::config`), then hand the result to `crate::pipeline`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +12,8 @@ use opentelemetry_sdk::trace::SpanProcessor;
 
 use crate::config::merge::{Defaults, Overrides};
 use crate::config::{
-    BatchConfig, Compression, Config, ConfigWarning, ExporterKind, MetricsExporterKind, PropagatorKind,
-    Protocol, SamplerConfig,
+    BatchConfig, Compression, Config, ConfigWarning, ExporterKind, HistogramAggregation, MetricsExporterKind,
+    PropagatorKind, Protocol, SamplerConfig, SpanLimits, TemporalityPreference,
 };
 use crate::guard::TelemetryGuard;
 use crate::pipeline::{self, Extras};
@@ -229,6 +230,117 @@ impl TelemetryBuilder {
         self
     }
 
+    /// A PEM file of the certificate authorities that may sign the collector's
+    /// certificate, for all signals (overrides `OTEL_EXPORTER_OTLP_CERTIFICATE`); they
+    /// replace the platform's and webpki's roots. The file is checked now: a missing or
+    /// non-PEM file is an error.
+    ///
+    /// ```no_run
+    /// let _telemetry = otel_core::Telemetry::builder()
+    ///     .otlp_endpoint("https://collector.internal:4318")
+    ///     .otlp_certificate("/etc/otel/ca.pem")
+    ///     .init()?;
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn otlp_certificate(mut self, ca_pem: impl Into<PathBuf>) -> Self {
+        self.overrides.otlp_certificate = Some(ca_pem.into());
+        self
+    }
+
+    /// The client certificate chain and its private key (PEM files) presented for
+    /// mutual TLS, for all signals (overrides `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`
+    /// and `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+    ///
+    /// ```no_run
+    /// let _telemetry = otel_core::Telemetry::builder()
+    ///     .otlp_endpoint("https://collector.internal:4317")
+    ///     .otlp_protocol(otel_core::config::Protocol::Grpc)
+    ///     .otlp_certificate("/etc/otel/ca.pem")
+    ///     .otlp_client_certificate("/etc/otel/client.pem", "/etc/otel/client.key")
+    ///     .init()?;
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn otlp_client_certificate(
+        mut self,
+        cert_pem: impl Into<PathBuf>,
+        key_pem: impl Into<PathBuf>,
+    ) -> Self {
+        self.overrides.otlp_client_identity = Some((cert_pem.into(), key_pem.into()));
+        self
+    }
+
+    /// Whether a gRPC endpoint given without a scheme (`collector:4317`) is reached
+    /// over plain HTTP/2 instead of TLS (overrides `OTEL_EXPORTER_OTLP_INSECURE`). An
+    /// `http://` or `https://` endpoint always follows its scheme.
+    ///
+    /// ```
+    /// use otel_core::config::Protocol;
+    ///
+    /// let (config, _) = otel_core::Telemetry::builder()
+    ///     .env(|_| None)
+    ///     .otlp_protocol(Protocol::Grpc)
+    ///     .otlp_endpoint("collector:4317")
+    ///     .otlp_insecure(true)
+    ///     .resolve()?;
+    /// assert_eq!(config.otlp_traces.endpoint, "http://collector:4317");
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn otlp_insecure(mut self, insecure: bool) -> Self {
+        self.overrides.otlp_insecure = Some(insecure);
+        self
+    }
+
+    /// Temporality of the OTLP metric exporter (overrides
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`): `Delta` for backends that
+    /// want deltas (Datadog, New Relic), `Cumulative` (the default) for
+    /// Prometheus-style stores.
+    ///
+    /// ```
+    /// use otel_core::config::TemporalityPreference;
+    ///
+    /// let (config, _) = otel_core::Telemetry::builder()
+    ///     .metrics_temporality(TemporalityPreference::Delta)
+    ///     .resolve()?;
+    /// assert_eq!(config.metrics_temporality, TemporalityPreference::Delta);
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn metrics_temporality(mut self, temporality: TemporalityPreference) -> Self {
+        self.overrides.metrics_temporality = Some(temporality);
+        self
+    }
+
+    /// How histograms are aggregated when exported over OTLP (overrides
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`).
+    ///
+    /// ```
+    /// use otel_core::config::HistogramAggregation;
+    ///
+    /// let (config, _) = otel_core::Telemetry::builder()
+    ///     .metrics_histogram_aggregation(HistogramAggregation::Base2Exponential)
+    ///     .resolve()?;
+    /// assert_eq!(config.metrics_histogram_aggregation, HistogramAggregation::Base2Exponential);
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn metrics_histogram_aggregation(mut self, aggregation: HistogramAggregation) -> Self {
+        self.overrides.metrics_histogram_aggregation = Some(aggregation);
+        self
+    }
+
+    /// Span limits (overrides `OTEL_SPAN_*_LIMIT` and `OTEL_ATTRIBUTE_*_LIMIT`).
+    ///
+    /// ```
+    /// use otel_core::config::SpanLimits;
+    ///
+    /// let limits = SpanLimits { attribute_value_length: Some(1024), ..SpanLimits::default() };
+    /// let (config, _) = otel_core::Telemetry::builder().span_limits(limits).resolve()?;
+    /// assert_eq!(config.span_limits.attribute_value_length, Some(1024));
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn span_limits(mut self, limits: SpanLimits) -> Self {
+        self.overrides.span_limits = Some(limits);
+        self
+    }
+
     /// Span batching limits (overrides `OTEL_BSP_*`).
     pub fn span_batch(mut self, batch: BatchConfig) -> Self {
         self.overrides.span_batch = Some(batch);
@@ -265,7 +377,8 @@ impl TelemetryBuilder {
     }
 
     /// Does not print configuration warnings on stderr (they stay in
-    /// [`TelemetryGuard::warnings`]).
+    /// [`TelemetryGuard::warnings`]), nor the first TLS failure of each exporter (it
+    /// stays in [`crate::telemetry_status()`] and in flush and shutdown errors).
     pub fn quiet(mut self, quiet: bool) -> Self {
         self.quiet = quiet;
         self
@@ -303,6 +416,8 @@ impl TelemetryBuilder {
                 eprintln!("otel-core: warning: {w}");
             }
         }
-        pipeline::install(config, warnings, self.extras)
+        let mut extras = self.extras;
+        extras.quiet = self.quiet;
+        pipeline::install(config, warnings, extras)
     }
 }

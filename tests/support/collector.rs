@@ -144,6 +144,16 @@ impl Collector {
         }
     }
 
+    /// The address the OTLP/gRPC receiver listens on.
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc
+    }
+
+    /// The address the OTLP/HTTP receiver listens on.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http
+    }
+
     /// OTLP/gRPC endpoint, e.g. `http://127.0.0.1:40001`.
     pub fn grpc_endpoint(&self) -> String {
         format!("http://{}", self.grpc)

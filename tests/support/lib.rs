@@ -1,6 +1,6 @@
 //! Shared helpers for the integration tests: a real OTLP collector ([rotel]) run as a
-//! child process, parsers for what it prints, and the export scenario the gRPC and
-//! HTTP/protobuf tests share.
+//! child process, parsers for what it prints, a TLS terminator in front of it with a
+//! CA made per run, and the export scenario the transport tests share.
 //!
 //! Every test file is its own process with a single `#[test]`, because
 //! `otel_core::init()` installs process-wide state (global providers, the `log` logger).
@@ -11,6 +11,8 @@ pub mod collector;
 pub mod count;
 pub mod parse;
 pub mod roundtrip;
+pub mod tap;
+pub mod tls;
 pub mod unreachable;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -16,14 +16,20 @@ use crate::{unique_service_name, Collector, RECEIVE_TIMEOUT};
 const ROOT: &str = "GET /orders/{id}";
 const CHILD: &str = "load order";
 const GRANDCHILD: &str = "charge card";
-const COUNTER: &str = "otel_tests.orders";
-const HISTOGRAM: &str = "otel_tests.order.duration";
+/// The counter the scenario records: 2 + 3 on `/orders/{id}`, 7 on `/refunds`.
+pub const COUNTER: &str = "otel_tests.orders";
+/// The histogram the scenario records: 0.25, 0.5 and 1.25 s with boundaries 0.1, 0.5,
+/// 1.0 and 2.5.
+pub const HISTOGRAM: &str = "otel_tests.order.duration";
 const TRACING_MESSAGE: &str = "charging card";
 const LOG_MESSAGE: &str = "card charge is slow";
 
-/// Ids captured while the spans were current, to compare with what arrives.
+/// The service the scenario ran as, and the ids captured while its spans were current,
+/// to compare with what arrives.
 #[derive(Debug)]
-struct Sent {
+pub struct Sent {
+    /// The unique `service.name` of this run.
+    pub service: String,
     trace_id: String,
     root_span_id: String,
     child_span_id: String,
@@ -36,16 +42,40 @@ struct Sent {
 /// once per test process.
 pub fn export_through_collector(protocol: Protocol) {
     let collector = Collector::start();
-    let service = unique_service_name(match protocol {
-        Protocol::Grpc => "roundtrip-grpc",
-        _ => "roundtrip-http",
-    });
     let endpoint = match protocol {
         Protocol::Grpc => collector.grpc_endpoint(),
         _ => collector.http_endpoint(),
     };
+    export_to(&collector, protocol, &endpoint, |builder| builder);
+}
 
-    let guard = otel_core::Telemetry::builder()
+/// The same scenario sent to `endpoint`, which reaches `collector` some other way (a
+/// TLS terminator in front of it), with `configure` adding builder settings (the CA,
+/// a client certificate). Call it once per test process, like
+/// [`export_through_collector`].
+pub fn export_to(
+    collector: &Collector,
+    protocol: Protocol,
+    endpoint: &str,
+    configure: impl FnOnce(otel_core::TelemetryBuilder) -> otel_core::TelemetryBuilder,
+) {
+    let sent = send(protocol, endpoint, configure);
+    check_spans(collector, &sent);
+    check_metrics(collector, &sent);
+    check_logs(collector, &sent);
+}
+
+/// Runs the scenario (spans, logs, metrics) through `init()` to `endpoint` and shuts
+/// down; the checks are left to the caller.
+pub fn send(
+    protocol: Protocol,
+    endpoint: &str,
+    configure: impl FnOnce(otel_core::TelemetryBuilder) -> otel_core::TelemetryBuilder,
+) -> Sent {
+    let service = unique_service_name(&format!("roundtrip-{}", protocol.as_str().replace('/', "-")));
+    let endpoint = endpoint.to_owned();
+
+    let builder = otel_core::Telemetry::builder()
         // Ignore the machine's OTEL_* variables: the test says everything.
         .env(|_| None)
         .service_name(service.clone())
@@ -56,9 +86,8 @@ pub fn export_through_collector(protocol: Protocol) {
         .logs_exporters([ExporterKind::Otlp])
         // Only the shutdown's final collection exports metrics, so each point is sent once.
         .metric_export_interval(Duration::from_secs(3600))
-        .quiet(true)
-        .init()
-        .expect("init with a collector endpoint");
+        .quiet(true);
+    let guard = configure(builder).init().expect("init with a collector endpoint");
     assert!(guard.warnings().is_empty(), "{:?}", guard.warnings());
 
     let status = otel_core::telemetry_status();
@@ -81,20 +110,17 @@ pub fn export_through_collector(protocol: Protocol) {
     let bridge = otel_core::logs::tracing_bridge().expect("init() installed a logger provider");
     let subscriber = tracing_subscriber::registry().with(bridge);
 
-    let sent = tracing::subscriber::with_default(subscriber, emit_spans_and_logs);
+    let sent = tracing::subscriber::with_default(subscriber, || emit_spans_and_logs(service));
     record_metrics();
 
     guard.shutdown().expect("shutdown flushes to a live collector");
-
-    check_spans(&collector, &service, &sent);
-    check_metrics(&collector, &service);
-    check_logs(&collector, &service, &sent);
+    sent
 }
 
 /// A SERVER span from the global tracer (as instrumentation written against the plain
 /// OpenTelemetry API would make), with otel-core helper spans nested inside it and a
 /// log record from each bridge in the innermost one.
-fn emit_spans_and_logs() -> Sent {
+fn emit_spans_and_logs(service: String) -> Sent {
     let tracer = global::tracer("otel-tests");
     let root = tracer
         .span_builder(ROOT)
@@ -133,6 +159,7 @@ fn emit_spans_and_logs() -> Sent {
     root_cx.span().end();
 
     Sent {
+        service,
         trace_id,
         root_span_id,
         child_span_id,
@@ -162,7 +189,10 @@ fn record_metrics() {
     }
 }
 
-fn check_spans(collector: &Collector, service: &str, sent: &Sent) {
+/// The three spans arrived once each, with their ids, parents, kinds, attributes and
+/// status.
+pub fn check_spans(collector: &Collector, sent: &Sent) {
+    let service = sent.service.as_str();
     let ours = |spans: &[ReceivedSpan]| -> Vec<ReceivedSpan> {
         spans
             .iter()
@@ -224,7 +254,9 @@ fn check_spans(collector: &Collector, service: &str, sent: &Sent) {
     assert_eq!(grandchild.events, vec!["exception".to_owned()]);
 }
 
-fn check_metrics(collector: &Collector, service: &str) {
+/// The counter's two series and the histogram arrived with their values and buckets.
+pub fn check_metrics(collector: &Collector, sent: &Sent) {
+    let service = sent.service.as_str();
     let ours = |points: &[ReceivedDataPoint]| -> Vec<ReceivedDataPoint> {
         points
             .iter()
@@ -266,7 +298,9 @@ fn check_metrics(collector: &Collector, service: &str) {
     assert_eq!(h.bucket_counts, vec![0, 2, 0, 1, 0]);
 }
 
-fn check_logs(collector: &Collector, service: &str, sent: &Sent) {
+/// Both log records arrived with the trace and span ids.
+pub fn check_logs(collector: &Collector, sent: &Sent) {
+    let service = sent.service.as_str();
     let ours = |logs: &[ReceivedLog]| -> Vec<ReceivedLog> {
         logs.iter()
             .filter(|l| l.service_name() == Some(service))

@@ -4,11 +4,14 @@ use std::time::Duration;
 
 use super::exporter::ExporterName;
 use super::merge::Defaults;
-use super::values::{parse_key_values, signal_endpoint, validate_endpoint, validate_headers};
+use super::values::parse_key_values;
 use super::{
-    profile_ratio, BatchConfig, Compression, Config, ConfigWarning, ExporterKind, MetricsExporterKind,
-    OtlpConfig, PropagatorKind, Protocol, SamplerConfig, SamplerSource,
+    profile_ratio, BatchConfig, Config, ConfigWarning, ExporterKind, HistogramAggregation,
+    MetricsExporterKind, PropagatorKind, SamplerConfig, SamplerSource, TemporalityPreference,
 };
+
+mod limits;
+mod otlp;
 
 pub(crate) const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment.name";
 
@@ -28,7 +31,13 @@ pub const VARIABLES: &[&str] = &[
     "OTEL_EXPORTER_OTLP_HEADERS",
     "OTEL_EXPORTER_OTLP_COMPRESSION",
     "OTEL_EXPORTER_OTLP_TIMEOUT",
-    "OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{ENDPOINT,PROTOCOL,HEADERS,COMPRESSION,TIMEOUT}",
+    "OTEL_EXPORTER_OTLP_INSECURE",
+    "OTEL_EXPORTER_OTLP_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE",
+    "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+    "OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_{ENDPOINT,PROTOCOL,HEADERS,COMPRESSION,TIMEOUT,INSECURE,CERTIFICATE,CLIENT_CERTIFICATE,CLIENT_KEY}",
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+    "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
     "OTEL_BSP_SCHEDULE_DELAY",
     "OTEL_BSP_EXPORT_TIMEOUT",
     "OTEL_BSP_MAX_QUEUE_SIZE",
@@ -39,6 +48,14 @@ pub const VARIABLES: &[&str] = &[
     "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
     "OTEL_METRIC_EXPORT_INTERVAL",
     "OTEL_METRIC_EXPORT_TIMEOUT",
+    "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_SPAN_EVENT_COUNT_LIMIT",
+    "OTEL_SPAN_LINK_COUNT_LIMIT",
+    "OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT",
+    "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_EXPORTER_PROMETHEUS_HOST",
     "OTEL_EXPORTER_PROMETHEUS_PORT",
 ];
@@ -81,12 +98,16 @@ impl Env<'_> {
     }
 
     fn warn(&mut self, variable: &str, value: &str, fallback: impl Into<String>, reason: impl Into<String>) {
-        self.warnings.push(ConfigWarning {
+        let warning = ConfigWarning {
             variable: variable.to_owned(),
             value: value.to_owned(),
             fallback: fallback.into(),
             reason: reason.into(),
-        });
+        };
+        // A generic OTLP variable is read once per signal: say what is wrong with it once.
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     fn bool(&mut self, name: &str, default: bool) -> bool {
@@ -200,9 +221,24 @@ pub(crate) fn resolve(
 
     let propagators = propagators(&mut env);
 
-    let otlp_traces = otlp(&mut env, Signal::Traces);
-    let otlp_metrics = otlp(&mut env, Signal::Metrics);
-    let otlp_logs = otlp(&mut env, Signal::Logs);
+    let otlp_traces = otlp::otlp(&mut env, Signal::Traces);
+    let otlp_metrics = otlp::otlp(&mut env, Signal::Metrics);
+    let otlp_logs = otlp::otlp(&mut env, Signal::Logs);
+    let metrics_temporality = named(
+        &mut env,
+        "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+        TemporalityPreference::from_name,
+        TemporalityPreference::default(),
+        "expected cumulative, delta or lowmemory",
+    );
+    let metrics_histogram_aggregation = named(
+        &mut env,
+        "OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION",
+        HistogramAggregation::from_name,
+        HistogramAggregation::default(),
+        "expected explicit_bucket_histogram or base2_exponential_bucket_histogram",
+    );
+    let span_limits = limits::span_limits(&mut env);
 
     let span_batch = batch(&mut env, "BSP", BatchConfig::SPANS);
     let log_batch = batch(&mut env, "BLRP", BatchConfig::LOGS);
@@ -262,6 +298,9 @@ pub(crate) fn resolve(
         log_batch,
         metric_export_interval,
         metric_export_timeout,
+        metrics_temporality,
+        metrics_histogram_aggregation,
+        span_limits,
         prometheus_address: (prometheus_host, prometheus_port),
     };
     apply_profile(&mut config);
@@ -462,96 +501,23 @@ fn sampler(env: &mut Env<'_>) -> Option<SamplerConfig> {
     Some(sampler)
 }
 
-fn otlp(env: &mut Env<'_>, signal: Signal) -> OtlpConfig {
-    let s = signal.upper();
-    let var = |suffix: &str| format!("OTEL_EXPORTER_OTLP_{s}_{suffix}");
-
-    let protocol = match env.first(&[&var("PROTOCOL"), "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
-        None => Protocol::HttpProtobuf,
-        Some((name, raw)) => match raw.to_ascii_lowercase().as_str() {
-            "grpc" => Protocol::Grpc,
-            "http/protobuf" => Protocol::HttpProtobuf,
-            "http/json" => {
-                env.warn(
-                    &name,
-                    &raw,
-                    "http/protobuf",
-                    "http/json is not supported by otel-core",
-                );
-                Protocol::HttpProtobuf
-            }
-            _ => {
-                env.warn(&name, &raw, "http/protobuf", "expected grpc or http/protobuf");
-                Protocol::HttpProtobuf
-            }
-        },
+/// A variable whose value is one of a few names.
+fn named<T: std::fmt::Display>(
+    env: &mut Env<'_>,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    default: T,
+    expected: &str,
+) -> T {
+    let Some(raw) = env.get(name) else {
+        return default;
     };
-
-    let default_base = match protocol {
-        Protocol::Grpc => "http://localhost:4317",
-        Protocol::HttpProtobuf => "http://localhost:4318",
-    };
-    let (endpoint, endpoint_configured) = if let Some(raw) = env.get(&var("ENDPOINT")) {
-        match validate_endpoint(&raw) {
-            // The per-signal endpoint is used exactly as given.
-            Ok(()) => (raw, true),
-            Err(reason) => {
-                let fallback = signal_endpoint(default_base, protocol, signal.path());
-                env.warn(&var("ENDPOINT"), &raw, fallback.clone(), reason);
-                (fallback, false)
-            }
+    match parse(&raw) {
+        Some(value) => value,
+        None => {
+            env.warn(name, &raw, default.to_string(), expected);
+            default
         }
-    } else if let Some(raw) = env.get("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        match validate_endpoint(&raw) {
-            Ok(()) => (signal_endpoint(&raw, protocol, signal.path()), true),
-            Err(reason) => {
-                let fallback = signal_endpoint(default_base, protocol, signal.path());
-                env.warn("OTEL_EXPORTER_OTLP_ENDPOINT", &raw, fallback.clone(), reason);
-                (fallback, false)
-            }
-        }
-    } else {
-        (signal_endpoint(default_base, protocol, signal.path()), false)
-    };
-
-    let headers = match env.first(&[&var("HEADERS"), "OTEL_EXPORTER_OTLP_HEADERS"]) {
-        None => Vec::new(),
-        Some((name, raw)) => match parse_key_values(&raw).and_then(validate_headers) {
-            Ok(pairs) => pairs,
-            Err(reason) => {
-                // Never echo header values: they are usually credentials.
-                env.warn(&name, "<redacted>", "no headers", reason);
-                Vec::new()
-            }
-        },
-    };
-
-    let compression = match env.first(&[&var("COMPRESSION"), "OTEL_EXPORTER_OTLP_COMPRESSION"]) {
-        None => Compression::None,
-        Some((name, raw)) => match raw.to_ascii_lowercase().as_str() {
-            "gzip" => Compression::Gzip,
-            "none" => Compression::None,
-            _ => {
-                env.warn(&name, &raw, "none", "expected gzip or none");
-                Compression::None
-            }
-        },
-    };
-
-    let timeout_var = if env.get(&var("TIMEOUT")).is_some() {
-        var("TIMEOUT")
-    } else {
-        "OTEL_EXPORTER_OTLP_TIMEOUT".to_owned()
-    };
-    let timeout = env.millis(&timeout_var, Duration::from_millis(10_000));
-
-    OtlpConfig {
-        endpoint,
-        endpoint_configured,
-        protocol,
-        headers,
-        compression,
-        timeout,
     }
 }
 

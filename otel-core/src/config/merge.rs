@@ -9,15 +9,17 @@
 //!   author means, whatever the deployment says. They are validated here, and an invalid
 //!   one is an [`Error`] (invalid *environment* values only warn, in `env.rs`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
 
 use super::env::{self, DEPLOYMENT_ENVIRONMENT};
+use super::tls::{check_pem_file, PemKind};
 use super::values;
 use super::{
-    BatchConfig, Compression, Config, ExporterKind, MetricsExporterKind, PropagatorKind, Protocol,
-    SamplerConfig, SamplerSource,
+    BatchConfig, Compression, Config, ExporterKind, HistogramAggregation, MetricsExporterKind,
+    PropagatorKind, Protocol, SamplerConfig, SamplerSource, SpanLimits, TemporalityPreference,
 };
 use crate::status::redact_url;
 use crate::Error;
@@ -59,8 +61,14 @@ pub(crate) struct Overrides {
     pub(crate) otlp_headers: Vec<(String, String)>,
     pub(crate) otlp_timeout: Option<Duration>,
     pub(crate) otlp_compression: Option<Compression>,
+    pub(crate) otlp_certificate: Option<PathBuf>,
+    pub(crate) otlp_client_identity: Option<(PathBuf, PathBuf)>,
+    pub(crate) otlp_insecure: Option<bool>,
     pub(crate) span_batch: Option<BatchConfig>,
+    pub(crate) span_limits: Option<SpanLimits>,
     pub(crate) metric_export_interval: Option<Duration>,
+    pub(crate) metrics_temporality: Option<TemporalityPreference>,
+    pub(crate) metrics_histogram_aggregation: Option<HistogramAggregation>,
 }
 
 impl Overrides {
@@ -74,8 +82,9 @@ impl Overrides {
         if let Some(p) = &self.propagators {
             c.propagators = p.clone();
         }
-        self.apply_exporters(c)?;
+        self.apply_exporters(c);
         self.apply_otlp(c)?;
+        self.apply_tls(c)?;
         self.apply_batching(c)
     }
 
@@ -125,7 +134,7 @@ impl Overrides {
         Ok(())
     }
 
-    fn apply_exporters(&self, c: &mut Config) -> Result<(), Error> {
+    fn apply_exporters(&self, c: &mut Config) {
         if let Some(e) = &self.traces_exporters {
             c.traces_exporters = e.clone();
         }
@@ -135,17 +144,11 @@ impl Overrides {
         if let Some(e) = &self.logs_exporters {
             c.logs_exporters = e.clone();
         }
-        let Some(endpoint) = &self.otlp_endpoint else {
-            return Ok(());
-        };
-        values::validate_endpoint(endpoint).map_err(|reason| {
-            Error::config(format!(
-                "otlp_endpoint {:?}: {reason}; expected e.g. http://localhost:4318",
-                redact_url(endpoint)
-            ))
-        })?;
+        if self.otlp_endpoint.is_none() {
+            return;
+        }
         // An endpoint given in code means "send there": OTLP becomes the default unless
-        // exporters were chosen explicitly.
+        // exporters were chosen explicitly (it is validated with the protocol, below).
         if self.traces_exporters.is_none() && c.traces_exporters == [ExporterKind::Console] {
             c.traces_exporters = vec![ExporterKind::Otlp];
         }
@@ -155,7 +158,6 @@ impl Overrides {
         if self.logs_exporters.is_none() && c.logs_exporters.is_empty() {
             c.logs_exporters = vec![ExporterKind::Otlp];
         }
-        Ok(())
     }
 
     fn apply_otlp(&self, c: &mut Config) -> Result<(), Error> {
@@ -171,18 +173,24 @@ impl Overrides {
             (&mut c.otlp_metrics, "/v1/metrics"),
             (&mut c.otlp_logs, "/v1/logs"),
         ] {
+            if let Some(insecure) = self.otlp_insecure {
+                otlp.insecure = insecure;
+            }
             if let Some(protocol) = self.otlp_protocol {
                 if protocol != otlp.protocol && !otlp.endpoint_configured {
-                    let base = match protocol {
-                        Protocol::Grpc => "http://localhost:4317",
-                        Protocol::HttpProtobuf => "http://localhost:4318",
-                    };
-                    otlp.endpoint = values::signal_endpoint(base, protocol, path);
+                    otlp.endpoint = values::signal_endpoint(protocol.default_endpoint(), protocol, path);
                 }
                 otlp.protocol = protocol;
             }
             if let Some(endpoint) = &self.otlp_endpoint {
-                otlp.endpoint = values::signal_endpoint(endpoint, otlp.protocol, path);
+                let endpoint = values::with_grpc_scheme(endpoint, otlp.protocol, otlp.insecure);
+                values::validate_endpoint(&endpoint).map_err(|reason| {
+                    Error::config(format!(
+                        "otlp_endpoint {:?}: {reason}; expected e.g. http://localhost:4318",
+                        redact_url(&endpoint)
+                    ))
+                })?;
+                otlp.endpoint = values::signal_endpoint(&endpoint, otlp.protocol, path);
                 otlp.endpoint_configured = true;
             }
             for (name, value) in &validated_headers {
@@ -194,6 +202,32 @@ impl Overrides {
             }
             if let Some(compression) = self.otlp_compression {
                 otlp.compression = compression;
+            }
+        }
+        Ok(())
+    }
+
+    /// The files are checked now so that a wrong path is an error naming the setting,
+    /// not a failed handshake later.
+    fn apply_tls(&self, c: &mut Config) -> Result<(), Error> {
+        let check = |setting: &str, path: &PathBuf, kind: PemKind| {
+            check_pem_file(path, kind)
+                .map_err(|reason| Error::config(format!("{setting} {}: {reason}", path.display())))
+        };
+        if let Some(path) = &self.otlp_certificate {
+            check("otlp_certificate", path, PemKind::Certificate)?;
+        }
+        if let Some((cert, key)) = &self.otlp_client_identity {
+            check("otlp_client_certificate", cert, PemKind::Certificate)?;
+            check("otlp_client_certificate (key)", key, PemKind::PrivateKey)?;
+        }
+        for otlp in [&mut c.otlp_traces, &mut c.otlp_metrics, &mut c.otlp_logs] {
+            if let Some(path) = &self.otlp_certificate {
+                otlp.tls.certificate = Some(path.clone());
+            }
+            if let Some((cert, key)) = &self.otlp_client_identity {
+                otlp.tls.client_certificate = Some(cert.clone());
+                otlp.tls.client_key = Some(key.clone());
             }
         }
         Ok(())
@@ -221,6 +255,15 @@ impl Overrides {
                 return Err(Error::config("metric_export_interval is zero: use e.g. 60 s"));
             }
             c.metric_export_interval = interval;
+        }
+        if let Some(temporality) = self.metrics_temporality {
+            c.metrics_temporality = temporality;
+        }
+        if let Some(aggregation) = self.metrics_histogram_aggregation {
+            c.metrics_histogram_aggregation = aggregation;
+        }
+        if let Some(limits) = self.span_limits {
+            c.span_limits = limits;
         }
         Ok(())
     }
@@ -303,5 +346,82 @@ mod tests {
         assert_eq!(c.metrics_exporters, [MetricsExporterKind::Prometheus]);
         assert_eq!(c.logs_exporters, [ExporterKind::Otlp]);
         assert_eq!(c.otlp_traces.endpoint, "http://collector:4318/v1/traces");
+    }
+
+    #[test]
+    fn tls_settings_in_code_are_checked_and_apply_to_every_signal() {
+        let dir = std::env::temp_dir().join(format!("otel-core-merge-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        std::fs::write(
+            &ca,
+            "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_certificate: Some(ca.clone()),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.otlp_logs.tls.certificate.as_ref(), Some(&ca));
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_client_identity: Some((ca.clone(), ca.clone())),
+            ..Overrides::default()
+        };
+        let err = overrides.apply(&mut c).unwrap_err();
+        assert!(
+            err.message().starts_with("otlp_client_certificate (key)"),
+            "{err}"
+        );
+        assert!(err.message().contains("no PEM private key"), "{err}");
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_certificate: Some(dir.join("missing.pem")),
+            ..Overrides::default()
+        };
+        assert!(overrides
+            .apply(&mut c)
+            .unwrap_err()
+            .message()
+            .contains("cannot read the file"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_grpc_endpoint_in_code_may_omit_its_scheme() {
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let overrides = Overrides {
+            otlp_endpoint: Some("collector:4317".into()),
+            otlp_protocol: Some(Protocol::Grpc),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.otlp_traces.endpoint, "https://collector:4317");
+
+        let (mut c, _) = env::resolve(
+            &lookup(&[("OTEL_EXPORTER_OTLP_INSECURE", "true")]),
+            &Defaults::default(),
+        );
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(
+            c.otlp_metrics.endpoint, "http://collector:4317",
+            "INSECURE from the environment"
+        );
+
+        let (mut c, _) = env::resolve(&lookup(&[]), &Defaults::default());
+        let http = Overrides {
+            otlp_endpoint: Some("collector:4318".into()),
+            ..Overrides::default()
+        };
+        let err = http.apply(&mut c).unwrap_err();
+        assert!(
+            err.message().contains("must start with http:// or https://"),
+            "{err}"
+        );
     }
 }

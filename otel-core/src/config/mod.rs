@@ -8,14 +8,20 @@
 
 pub(crate) mod env;
 mod exporter;
+mod limits;
 pub(crate) mod merge;
-mod values;
+mod metrics;
+pub(crate) mod tls;
+pub(crate) mod values;
 
 use std::fmt;
 use std::time::Duration;
 
 pub use env::VARIABLES;
 pub use exporter::{ExporterKind, MetricsExporterKind};
+pub use limits::SpanLimits;
+pub use metrics::{HistogramAggregation, TemporalityPreference};
+pub use tls::TlsConfig;
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -26,6 +32,9 @@ pub enum Protocol {
     /// OTLP/HTTP with protobuf bodies (default port 4318); the spec's recommended default.
     #[default]
     HttpProtobuf,
+    /// OTLP/HTTP with JSON bodies (default port 4318), for proxies and backends that
+    /// only take JSON; larger and slower to encode than protobuf.
+    HttpJson,
 }
 
 impl Protocol {
@@ -34,6 +43,25 @@ impl Protocol {
         match self {
             Self::Grpc => "grpc",
             Self::HttpProtobuf => "http/protobuf",
+            Self::HttpJson => "http/json",
+        }
+    }
+
+    /// Whether the transport is OTLP/HTTP (the endpoint gets `/v1/{signal}` appended).
+    ///
+    /// ```
+    /// use otel_core::config::Protocol;
+    /// assert!(Protocol::HttpJson.is_http() && !Protocol::Grpc.is_http());
+    /// ```
+    pub fn is_http(self) -> bool {
+        matches!(self, Self::HttpProtobuf | Self::HttpJson)
+    }
+
+    /// The port a collector listens on for this transport: 4317 for gRPC, 4318 for HTTP.
+    pub(crate) fn default_endpoint(self) -> &'static str {
+        match self {
+            Self::Grpc => "http://localhost:4317",
+            Self::HttpProtobuf | Self::HttpJson => "http://localhost:4318",
         }
     }
 }
@@ -132,6 +160,12 @@ pub struct OtlpConfig {
     pub compression: Compression,
     /// Per-export timeout.
     pub timeout: Duration,
+    /// Certificate authorities and client certificate for `https://` endpoints.
+    pub tls: TlsConfig,
+    /// `OTEL_EXPORTER_OTLP_INSECURE`: a gRPC endpoint given without a scheme
+    /// (`collector:4317`) is reached over plain `http://` instead of `https://`. An
+    /// endpoint with a scheme always follows its scheme.
+    pub insecure: bool,
 }
 
 /// Batch processor limits (`OTEL_BSP_*` for spans, `OTEL_BLRP_*` for logs).
@@ -264,6 +298,14 @@ pub struct Config {
     pub metric_export_interval: Duration,
     /// `OTEL_METRIC_EXPORT_TIMEOUT`.
     pub metric_export_timeout: Duration,
+    /// `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` (OTLP metric exporter).
+    pub metrics_temporality: TemporalityPreference,
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`. With an OTLP metric
+    /// exporter and `Base2Exponential`, every histogram of the meter provider is
+    /// exponential (the SDK applies it as a view, so the other readers see it too).
+    pub metrics_histogram_aggregation: HistogramAggregation,
+    /// Span limits (`OTEL_SPAN_*_LIMIT`, `OTEL_ATTRIBUTE_*_LIMIT`).
+    pub span_limits: SpanLimits,
     /// `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`, for the standalone listener.
     pub prometheus_address: (String, u16),
 }

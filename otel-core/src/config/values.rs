@@ -36,9 +36,22 @@ fn decode(s: &str) -> Option<String> {
 /// For HTTP the generic endpoint is a base URL that gets `/v1/{signal}` appended; for
 /// gRPC it is used as is.
 pub(crate) fn signal_endpoint(base: &str, protocol: Protocol, path: &str) -> String {
-    match protocol {
-        Protocol::Grpc => base.to_owned(),
-        Protocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), path),
+    if protocol.is_http() {
+        format!("{}{}", base.trim_end_matches('/'), path)
+    } else {
+        base.to_owned()
+    }
+}
+
+/// The spec lets a gRPC endpoint omit its scheme (`collector:4317`): it is then reached
+/// over TLS unless `OTEL_EXPORTER_OTLP_INSECURE` is true. HTTP endpoints, and gRPC ones
+/// with a scheme, are returned as given.
+pub(crate) fn with_grpc_scheme(raw: &str, protocol: Protocol, insecure: bool) -> String {
+    if protocol == Protocol::Grpc && !raw.contains("://") {
+        let scheme = if insecure { "http" } else { "https" };
+        format!("{scheme}://{raw}")
+    } else {
+        raw.to_owned()
     }
 }
 

@@ -10,5 +10,7 @@ pub(crate) mod otlp;
 pub mod prometheus;
 mod shared_reader;
 pub(crate) mod stats;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
 
 pub use shared_reader::SharedReader;

@@ -61,8 +61,9 @@ fn batched<E: LogExporter + 'static>(
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn otlp(shared: &mut Shared<'_>) -> Result<BatchLogProcessor, Error> {
     let config = shared.config;
+    let quiet = shared.quiet;
     let runtime = shared.export_runtime()?;
-    let exporter = crate::export::otlp::log_exporter(&config.otlp_logs, runtime)?;
+    let exporter = crate::export::otlp::log_exporter(&config.otlp_logs, runtime, quiet)?;
     let executor = Executor::Tokio(runtime.handle().clone());
     let mut batch = config.log_batch;
     // Never wait on a dead collector longer than the OTLP timeout says.

@@ -1,13 +1,16 @@
 //! The meter provider: a periodic reader per push exporter, the Prometheus pull reader
-//! and its standalone listener, then the user's own readers.
+//! and its standalone listener, the OTLP exporter's default histogram aggregation, then
+//! the user's own readers.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{
+    Aggregation, Instrument, InstrumentKind, MeterProviderBuilder, PeriodicReader, SdkMeterProvider, Stream,
+};
 
 use super::{Customize, Shared};
-use crate::config::{ConfigWarning, MetricsExporterKind};
+use crate::config::{ConfigWarning, HistogramAggregation, MetricsExporterKind};
 use crate::export::console::ConsoleMetricExporter;
 use crate::export::prometheus::{self, PrometheusExporter, PrometheusServer};
 use crate::export::stats::Counted;
@@ -49,6 +52,13 @@ pub(super) fn provider(
             }
         };
     }
+    if config.metrics_exporters.contains(&MetricsExporterKind::Otlp)
+        && config.metrics_histogram_aggregation == HistogramAggregation::Base2Exponential
+    {
+        // The SDK has no per-reader aggregation: a view is the one place to change a
+        // histogram's default, and it applies to the provider's other readers too.
+        builder = builder.with_view(exponential_histograms);
+    }
     for add in customize {
         builder = add(builder);
     }
@@ -59,6 +69,22 @@ pub(super) fn provider(
         provider,
         prometheus_server,
     })
+}
+
+/// Every histogram aggregated into base-2 exponential buckets, with the SDK's default
+/// size (160 buckets) and starting scale (20, which adjusts down to fit the data).
+fn exponential_histograms(instrument: &Instrument) -> Option<Stream> {
+    if instrument.kind() != InstrumentKind::Histogram {
+        return None;
+    }
+    Stream::builder()
+        .with_aggregation(Aggregation::Base2ExponentialHistogram {
+            max_size: 160,
+            max_scale: 20,
+            record_min_max: true,
+        })
+        .build()
+        .ok()
 }
 
 /// A periodic reader around `exporter`, counted in the metrics' export statistics.
@@ -85,8 +111,14 @@ fn periodic<E: PushMetricExporter>(
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn otlp(shared: &mut Shared<'_>, builder: MeterProviderBuilder) -> Result<MeterProviderBuilder, Error> {
     let config = shared.config;
+    let quiet = shared.quiet;
     let runtime = shared.export_runtime()?;
-    let exporter = crate::export::otlp::metric_exporter(&config.otlp_metrics, runtime)?;
+    let exporter = crate::export::otlp::metric_exporter(
+        &config.otlp_metrics,
+        runtime,
+        quiet,
+        config.metrics_temporality,
+    )?;
     let executor = Executor::Tokio(runtime.handle().clone());
     let timeout = config.metric_export_timeout.min(config.otlp_metrics.timeout);
     shared.wait_for(timeout);

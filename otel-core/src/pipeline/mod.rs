@@ -12,6 +12,7 @@ mod logs;
 mod metrics;
 mod propagator;
 mod traces;
+mod value_length;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +39,8 @@ pub(crate) struct Extras {
     pub(crate) tracer: Vec<Customize<opentelemetry_sdk::trace::TracerProviderBuilder>>,
     pub(crate) meter: Vec<Customize<opentelemetry_sdk::metrics::MeterProviderBuilder>>,
     pub(crate) logger: Vec<Customize<opentelemetry_sdk::logs::LoggerProviderBuilder>>,
+    /// Print nothing on stderr (the builder's `quiet`).
+    pub(crate) quiet: bool,
 }
 
 /// Console output should appear promptly while developing, not every 5 s.
@@ -57,7 +60,7 @@ pub(crate) fn install(
     }
 
     let stats = Arc::new(Stats::default());
-    let mut shared = Shared::new(&config, stats.clone());
+    let mut shared = Shared::new(&config, stats.clone(), extras.quiet);
     let tracer = traces::provider(&mut shared, extras.tracer)?;
     let meter = metrics::provider(&mut shared, extras.meter)?;
     let logger = logs::provider(&mut shared, extras.logger)?;
@@ -135,19 +138,23 @@ struct Shared<'c> {
     warnings: Vec<ConfigWarning>,
     /// How long shutdown may wait: enough for the slowest exporter's last export.
     shutdown_timeout: Duration,
+    /// The builder's `quiet`: network exporters print nothing on stderr.
+    #[cfg_attr(not(any(feature = "otlp-grpc", feature = "otlp-http")), allow(dead_code))]
+    quiet: bool,
     /// Started by the first OTLP exporter; dropped after the providers by the guard.
     #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
     runtime: Option<crate::runtime::ExportRuntime>,
 }
 
 impl<'c> Shared<'c> {
-    fn new(config: &'c Config, stats: Arc<Stats>) -> Self {
+    fn new(config: &'c Config, stats: Arc<Stats>, quiet: bool) -> Self {
         Shared {
             config,
             resource: resource(config),
             stats,
             warnings: Vec::new(),
             shutdown_timeout: Duration::from_secs(1),
+            quiet,
             #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
             runtime: None,
         }

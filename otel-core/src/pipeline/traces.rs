@@ -1,10 +1,11 @@
-//! The tracer provider: the sampler, one bounded batch processor per exporter, then the
-//! user's own processors.
+//! The tracer provider: the sampler and span limits, one bounded batch processor per
+//! exporter, then the user's own processors.
 
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor, TracerProviderBuilder};
 
+use super::value_length::ValueLengthLimit;
 use super::{Customize, Shared, CONSOLE_DELAY};
-use crate::config::{ExporterKind, SamplerConfig};
+use crate::config::{ExporterKind, SamplerConfig, SpanLimits};
 use crate::export::batch::BatchProcessor;
 use crate::export::console::ConsoleSpanExporter;
 use crate::runtime::Executor;
@@ -15,20 +16,41 @@ pub(super) fn provider(
     customize: Vec<Customize<TracerProviderBuilder>>,
 ) -> Result<SdkTracerProvider, Error> {
     let config = shared.config;
+    let limits = config.span_limits;
     let mut builder = SdkTracerProvider::builder()
         .with_resource(shared.resource.clone())
-        .with_sampler(sampler(&config.sampler));
+        .with_sampler(sampler(&config.sampler))
+        .with_max_attributes_per_span(limits.attribute_count)
+        .with_max_events_per_span(limits.event_count)
+        .with_max_links_per_span(limits.link_count)
+        .with_max_attributes_per_event(limits.event_attribute_count)
+        .with_max_attributes_per_link(limits.link_attribute_count);
     for kind in &config.traces_exporters {
         let processor = match kind {
             ExporterKind::Otlp => otlp(shared)?,
             ExporterKind::Console => console(shared)?,
         };
-        builder = builder.with_span_processor(processor);
+        builder = with_limited(builder, processor, &limits);
     }
     for add in customize {
         builder = add(builder);
     }
     Ok(builder.build())
+}
+
+/// Adds an exporter's processor behind the value length limit, when there is one.
+fn with_limited<P: SpanProcessor + 'static>(
+    builder: TracerProviderBuilder,
+    processor: P,
+    limits: &SpanLimits,
+) -> TracerProviderBuilder {
+    match limits.attribute_value_length {
+        Some(max_chars) => builder.with_span_processor(ValueLengthLimit {
+            inner: processor,
+            max_chars,
+        }),
+        None => builder.with_span_processor(processor),
+    }
 }
 
 /// Whether a parent-based sampler is configured (then a child of an unsampled span is
@@ -65,8 +87,9 @@ fn console(shared: &Shared<'_>) -> Result<BatchProcessor, Error> {
 #[cfg(any(feature = "otlp-grpc", feature = "otlp-http"))]
 fn otlp(shared: &mut Shared<'_>) -> Result<BatchProcessor, Error> {
     let config = shared.config;
+    let quiet = shared.quiet;
     let runtime = shared.export_runtime()?;
-    let exporter = crate::export::otlp::span_exporter(&config.otlp_traces, runtime)?;
+    let exporter = crate::export::otlp::span_exporter(&config.otlp_traces, runtime, quiet)?;
     let executor = Executor::Tokio(runtime.handle().clone());
     let mut batch = config.span_batch;
     // Never wait on a dead collector longer than the OTLP timeout says.

@@ -329,8 +329,20 @@ fn otlp_endpoints_protocols_and_per_signal_overrides() {
     assert_eq!(c.otlp_traces.timeout, Duration::from_secs(10));
 
     let (c, w) = resolve(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(c.otlp_traces.protocol, Protocol::HttpJson);
+    assert_eq!(c.otlp_traces.endpoint, "http://localhost:4318/v1/traces");
+
+    let (c, w) = resolve(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/thrift")]);
     assert_eq!(c.otlp_traces.protocol, Protocol::HttpProtobuf);
-    warned(&w, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/json", "http/protobuf");
+    warned(&w, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/thrift", "http/protobuf");
+    assert_eq!(
+        w.iter()
+            .filter(|w| w.variable == "OTEL_EXPORTER_OTLP_PROTOCOL")
+            .count(),
+        1,
+        "a generic variable read for three signals warns once: {w:?}"
+    );
 
     let (c, w) = resolve(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]);
     assert_eq!(c.otlp_traces.endpoint, "http://localhost:4318/v1/traces");

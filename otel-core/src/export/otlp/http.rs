@@ -1,0 +1,132 @@
+//! OTLP/HTTP (protobuf or JSON bodies): the OTLP crate's exporter over our own hyper
+//! client, plain or through the shared TLS connector, wrapped so that a failed request
+//! reports its cause instead of "network error".
+
+use std::sync::Arc;
+
+use opentelemetry_http::hyper::HyperClient;
+use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+
+use super::Diagnosis;
+use crate::config::{Compression, OtlpConfig, Protocol};
+
+/// Applies `cfg` to one signal's HTTP exporter builder.
+pub(super) fn configure<B: WithExportConfig + WithHttpConfig>(
+    builder: B,
+    cfg: &OtlpConfig,
+    diagnosis: &Arc<Diagnosis>,
+) -> Result<B, String> {
+    // The header values are already percent-decoded (`config::values`), and the OTLP
+    // crate decodes what `with_headers` gets once more: escape `%` so a decoded value
+    // such as "50%25" is sent as given, not as "50%".
+    let headers = cfg
+        .headers
+        .iter()
+        .map(|(name, value)| (name.clone(), value.replace('%', "%25")))
+        .collect();
+    let mut builder = builder
+        .with_endpoint(cfg.endpoint.clone())
+        .with_protocol(protocol(cfg.protocol)?)
+        .with_timeout(cfg.timeout)
+        .with_headers(headers)
+        .with_shared_http_client(client(cfg, diagnosis)?);
+    if cfg.compression == Compression::Gzip {
+        builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
+    }
+    Ok(builder)
+}
+
+fn protocol(protocol: Protocol) -> Result<opentelemetry_otlp::Protocol, String> {
+    match protocol {
+        #[cfg(feature = "otlp-http-json")]
+        Protocol::HttpJson => Ok(opentelemetry_otlp::Protocol::HttpJson),
+        #[cfg(not(feature = "otlp-http-json"))]
+        Protocol::HttpJson => Err(super::missing(protocol).message().to_owned()),
+        _ => Ok(opentelemetry_otlp::Protocol::HttpBinary),
+    }
+}
+
+fn client(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>) -> Result<Arc<dyn HttpClient>, String> {
+    let inner: Box<dyn HttpClient> = if super::uses_tls(&cfg.endpoint) {
+        tls_client(cfg, diagnosis)?
+    } else {
+        Box::new(HyperClient::with_default_connector(cfg.timeout, None))
+    };
+    Ok(Arc::new(DiagnosingClient {
+        inner,
+        diagnosis: diagnosis.clone(),
+    }))
+}
+
+#[cfg(feature = "tls")]
+fn tls_client(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>) -> Result<Box<dyn HttpClient>, String> {
+    use crate::export::tls::{client_config, Alpn, TlsConnector};
+
+    let client = client_config(&cfg.tls, Alpn::Http11).map_err(|e| e.message().to_owned())?;
+    let connector = TlsConnector::new(client, cfg.timeout, super::on_tls_failure(diagnosis));
+    Ok(Box::new(HyperClient::new(connector, cfg.timeout, None)))
+}
+
+#[cfg(not(feature = "tls"))]
+fn tls_client(cfg: &OtlpConfig, _: &Arc<Diagnosis>) -> Result<Box<dyn HttpClient>, String> {
+    Err(super::tls_missing(cfg).message().to_owned())
+}
+
+/// Records why a request failed (the whole error chain) before the OTLP crate reduces
+/// it to "network error".
+#[derive(Debug)]
+struct DiagnosingClient {
+    inner: Box<dyn HttpClient>,
+    diagnosis: Arc<Diagnosis>,
+}
+
+#[async_trait::async_trait]
+impl HttpClient for DiagnosingClient {
+    async fn send_bytes(&self, request: Request<Bytes>) -> Result<Response<Bytes>, HttpError> {
+        let result = self.inner.send_bytes(request).await;
+        if let Err(error) = &result {
+            self.diagnosis.transport_failure(chain(error.as_ref()));
+        }
+        result
+    }
+}
+
+/// `error: its source: its source's source`, without repeating a message that a
+/// wrapper already quotes.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        let text = source.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = source.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let refused = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        #[derive(Debug)]
+        struct Connect(std::io::Error);
+        impl std::fmt::Display for Connect {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("tcp connect error")
+            }
+        }
+        impl std::error::Error for Connect {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        assert_eq!(chain(&Connect(refused)), "tcp connect error: Connection refused");
+    }
+}
