@@ -49,6 +49,8 @@ pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub mod export;
 #[cfg(feature = "pipeline")]
+mod flush;
+#[cfg(feature = "pipeline")]
 mod guard;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
@@ -58,6 +60,9 @@ pub mod logs;
 pub mod metrics;
 #[cfg(feature = "pipeline")]
 mod pipeline;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod resource;
 #[cfg(feature = "pipeline")]
 mod runtime;
 #[cfg(feature = "pipeline")]
@@ -80,6 +85,9 @@ pub use span::{
 };
 pub use state::is_enabled;
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub use flush::force_flush;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use guard::TelemetryGuard;
