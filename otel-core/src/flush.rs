@@ -17,10 +17,9 @@ use crate::export::stats::Stats;
 use crate::state::{self, Current};
 use crate::{Error, ErrorKind};
 
-/// Exports everything the providers installed by [`init`](crate::init) (or the
-/// [`testing`](crate::testing) harness) have recorded so far: spans, then logs, then
-/// metrics, so the metrics' export includes anything the others recorded. Returns
-/// within `timeout`.
+/// Exports everything the providers installed by [`init`](crate::init) (or the `testing`
+/// harness) have recorded so far: spans, then logs, then metrics, so the metrics' export
+/// includes anything the others recorded. Returns within `timeout`.
 ///
 /// The flush runs on a thread of its own and the caller only waits for it, so it is
 /// safe on any thread, including a current-thread Tokio runtime (the exporters use
