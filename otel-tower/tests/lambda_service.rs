@@ -136,6 +136,9 @@ fn an_invocation_dropped_before_it_finishes_is_cancelled() {
         Ok::<_, Infallible>(())
     }));
     let mut future = Box::pin(service.call(event((), "stuck-1")));
+    // `lambda_runtime::run_concurrent` needs a `Send` future.
+    fn assert_send<T: Send>(_: &T) {}
+    assert_send(&future);
     assert!(future.as_mut().now_or_never().is_none());
     drop(future);
 

@@ -17,6 +17,20 @@ pin_project_lite::pin_project! {
     /// invocation's span as the current context, ends the span with the handler's
     /// result, then waits for the flush before handing the result to the runtime, so
     /// the runtime sends the response only once the invocation's telemetry is exported.
+    ///
+    /// ```
+    /// use lambda_runtime::{service_fn, Error, LambdaEvent};
+    /// use otel_tower::lambda::{InvocationFuture, LambdaService};
+    /// use tower::Service;
+    ///
+    /// fn call<S: Service<LambdaEvent<()>>>(mut service: LambdaService<S>) -> InvocationFuture<S::Future>
+    /// where
+    ///     S::Error: std::fmt::Display,
+    /// {
+    ///     service.call(LambdaEvent::new((), lambda_runtime::Context::default()))
+    /// }
+    /// # let _ = call(LambdaService::new(service_fn(|_: LambdaEvent<()>| async { Ok::<_, Error>(()) })));
+    /// ```
     pub struct InvocationFuture<F: Future> {
         #[pin]
         inner: F,

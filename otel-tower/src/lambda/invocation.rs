@@ -21,6 +21,10 @@ use crate::call::ERROR_TYPE_CANCELLED;
 use crate::method::OTHER;
 
 /// `error.type` of an invocation whose handler panicked.
+///
+/// ```
+/// assert_eq!(otel_tower::lambda::ERROR_TYPE_PANIC, "panic");
+/// ```
 pub const ERROR_TYPE_PANIC: &str = "panic";
 
 /// How an invocation ended.

@@ -12,10 +12,20 @@ use super::LambdaService;
 use crate::instruments::{meter_from, tracer_from};
 use crate::method::KnownMethods;
 
-/// How long the flush may take at most, whatever time the invocation has left.
+/// How long the flush may take at most, whatever time the invocation has left
+/// ([`LambdaLayer::flush_timeout`] changes it).
+///
+/// ```
+/// assert_eq!(otel_tower::lambda::DEFAULT_FLUSH_TIMEOUT, std::time::Duration::from_secs(2));
+/// ```
 pub const DEFAULT_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The time kept back from the invocation's deadline for returning the response.
+/// The time kept back from the invocation's deadline for returning the response
+/// ([`LambdaLayer::flush_reserve`] changes it).
+///
+/// ```
+/// assert_eq!(otel_tower::lambda::DEFAULT_FLUSH_RESERVE, std::time::Duration::from_millis(100));
+/// ```
 pub const DEFAULT_FLUSH_RESERVE: Duration = Duration::from_millis(100);
 
 /// Everything a Lambda service needs, shared by all clones of the layer's services.
