@@ -10,7 +10,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use crate::config::ConfigWarning;
 use crate::export::prometheus::PrometheusServer;
 use crate::status::retract;
-use crate::{state, Error, ErrorKind};
+use crate::{flush, state, Error};
 
 /// Keeps the telemetry pipeline alive; flushes and shuts it down on drop or
 /// [`shutdown`](Self::shutdown).
@@ -83,7 +83,9 @@ impl TelemetryGuard {
         self.providers.as_ref().map(|p| &p.logger)
     }
 
-    /// Exports everything recorded so far, waiting for the exporters.
+    /// Exports everything recorded so far, waiting for the exporters. (Away from the
+    /// guard, for example in a request handler, [`crate::force_flush`] does the same
+    /// within a deadline.)
     ///
     /// ```
     /// # let guard = otel_core::Telemetry::builder().traces_exporters([]).metrics_exporters([]).init().unwrap();
@@ -93,17 +95,7 @@ impl TelemetryGuard {
         let Some(p) = &self.providers else {
             return Ok(());
         };
-        let mut failures = Vec::new();
-        if let Err(e) = p.tracer.force_flush() {
-            failures.push(self.explain("traces", e));
-        }
-        if let Err(e) = p.logger.force_flush() {
-            failures.push(self.explain("logs", e));
-        }
-        if let Err(e) = p.meter.force_flush() {
-            failures.push(self.explain("metrics", e));
-        }
-        joined(failures, "flush")
+        flush::flush_providers(&p.tracer, &p.logger, &p.meter, self.stats.as_deref())
     }
 
     /// Flushes and shuts down every provider, bounded by the export timeouts, and
@@ -141,37 +133,13 @@ impl TelemetryGuard {
         }
         crate::export::prometheus::set_current(None);
         retract(generation);
-        joined(failures, "shutdown")
+        flush::joined(failures, "shutdown")
     }
 }
 
 impl TelemetryGuard {
-    /// The SDK's flush errors say only that something failed; the exporter's last error
-    /// says why (connection refused, timed out, ...).
     fn explain(&self, signal: &str, error: impl std::fmt::Display) -> String {
-        let last = self.stats.as_ref().and_then(|s| {
-            match signal {
-                "traces" => &s.spans,
-                "logs" => &s.logs,
-                _ => &s.metrics,
-            }
-            .last_error()
-        });
-        match last {
-            Some((_, cause)) => format!("{signal}: {error} (last export error: {cause})"),
-            None => format!("{signal}: {error}"),
-        }
-    }
-}
-
-fn joined(failures: Vec<String>, what: &str) -> Result<(), Error> {
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(
-            ErrorKind::Shutdown,
-            format!("telemetry {what} failed: {}", failures.join("; ")),
-        ))
+        flush::explain(self.stats.as_deref(), signal, error)
     }
 }
 

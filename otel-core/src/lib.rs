@@ -51,6 +51,8 @@ pub mod config;
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub mod export;
 #[cfg(feature = "pipeline")]
+mod flush;
+#[cfg(feature = "pipeline")]
 mod guard;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
@@ -60,6 +62,9 @@ pub mod logs;
 pub mod metrics;
 #[cfg(feature = "pipeline")]
 mod pipeline;
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub mod resource;
 #[cfg(feature = "pipeline")]
 mod runtime;
 #[cfg(feature = "pipeline")]
@@ -84,6 +89,9 @@ pub use span::{
 };
 pub use state::is_enabled;
 
+#[cfg(feature = "pipeline")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
+pub use flush::force_flush;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use guard::TelemetryGuard;

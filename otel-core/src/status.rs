@@ -103,6 +103,13 @@ pub(crate) fn retract(generation: Option<u64>) {
     }
 }
 
+/// The export counters of the installation `generation`, if it is the one published.
+pub(crate) fn stats(generation: u64) -> Option<Arc<Stats>> {
+    let slot = SOURCE.read().ok()?;
+    let source = slot.as_ref()?;
+    (source.generation == Some(generation)).then(|| source.stats.clone())
+}
+
 /// The former name of [`TelemetryStatus`].
 #[deprecated(note = "renamed to `TelemetryStatus` (`Status` collides with `opentelemetry::trace::Status`)")]
 pub type Status = TelemetryStatus;

@@ -11,6 +11,8 @@
 //!   `reqwest` clients, as a `reqwest-middleware` middleware.
 //! - gRPC (`content-type: application/grpc`) is detected by both layers, which then
 //!   follow the RPC conventions and read the status from the trailers ([`grpc`]).
+//! - `lambda::LambdaLayer` (feature `lambda`): one FaaS span per AWS Lambda invocation of
+//!   a `lambda_runtime` handler, with the telemetry flushed before each response.
 //!
 //! Both layers take the global tracer, meter and propagator, so install them first
 //! (for example with `otel_core::init()`):
@@ -47,6 +49,9 @@ mod future;
 pub mod grpc;
 mod headers;
 mod instruments;
+#[cfg(feature = "lambda")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda")))]
+pub mod lambda;
 pub mod method;
 mod protocol;
 #[cfg(feature = "reqwest")]

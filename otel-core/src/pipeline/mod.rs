@@ -25,6 +25,7 @@ use opentelemetry_sdk::Resource;
 use crate::config::{Config, ConfigWarning};
 use crate::export::stats::Stats;
 use crate::guard::{Providers, TelemetryGuard};
+use crate::resource::LambdaResourceDetector;
 use crate::state::{self, Installed};
 use crate::status::{self, StatusSource};
 use crate::Error;
@@ -190,6 +191,7 @@ fn otlp_unavailable() -> Error {
 fn resource(config: &Config) -> Resource {
     Resource::builder_empty()
         .with_detector(Box::new(TelemetryResourceDetector))
+        .with_detector(Box::new(LambdaResourceDetector::from_env()))
         .with_service_name(config.service_name.clone())
         .with_attributes(
             config
