@@ -61,6 +61,7 @@ pub(crate) struct Overrides {
     pub(crate) otlp_compression: Option<Compression>,
     pub(crate) span_batch: Option<BatchConfig>,
     pub(crate) metric_export_interval: Option<Duration>,
+    pub(crate) tail_sampling: Option<super::TailSamplingConfig>,
 }
 
 impl Overrides {
@@ -76,7 +77,16 @@ impl Overrides {
         }
         self.apply_exporters(c)?;
         self.apply_otlp(c)?;
-        self.apply_batching(c)
+        self.apply_batching(c)?;
+        self.apply_tail_sampling(c)
+    }
+
+    fn apply_tail_sampling(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(tail) = self.tail_sampling {
+            tail.validate()?;
+            c.tail_sampling = tail;
+        }
+        Ok(())
     }
 
     fn apply_resource(&self, c: &mut Config) -> Result<(), Error> {
@@ -303,5 +313,29 @@ mod tests {
         assert_eq!(c.metrics_exporters, [MetricsExporterKind::Prometheus]);
         assert_eq!(c.logs_exporters, [ExporterKind::Otlp]);
         assert_eq!(c.otlp_traces.endpoint, "http://collector:4318/v1/traces");
+    }
+
+    #[test]
+    fn tail_sampling_in_code_wins_and_bad_limits_are_errors() {
+        let (mut c, _) = env::resolve(
+            &lookup(&[("OTEL_TOOLKIT_TAIL_SAMPLING", "off")]),
+            &Defaults::default(),
+        );
+        let tail = super::super::TailSamplingConfig::ENABLED;
+        let overrides = Overrides {
+            tail_sampling: Some(tail),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.tail_sampling, tail);
+        let overrides = Overrides {
+            tail_sampling: Some(super::super::TailSamplingConfig { max_spans: 0, ..tail }),
+            ..Overrides::default()
+        };
+        assert!(overrides
+            .apply(&mut c)
+            .unwrap_err()
+            .message()
+            .contains("max_spans"));
     }
 }

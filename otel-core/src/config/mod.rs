@@ -9,6 +9,7 @@
 pub(crate) mod env;
 mod exporter;
 pub(crate) mod merge;
+pub(crate) mod tail;
 mod values;
 
 use std::fmt;
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 pub use env::VARIABLES;
 pub use exporter::{ExporterKind, MetricsExporterKind};
+pub use tail::TailSamplingConfig;
 
 /// OTLP transport.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -266,6 +268,8 @@ pub struct Config {
     pub metric_export_timeout: Duration,
     /// `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`, for the standalone listener.
     pub prometheus_address: (String, u16),
+    /// In-process tail sampling (`OTEL_TOOLKIT_TAIL_SAMPLING*`); off by default.
+    pub tail_sampling: TailSamplingConfig,
 }
 
 impl Config {

@@ -10,5 +10,6 @@ pub(crate) mod otlp;
 pub mod prometheus;
 mod shared_reader;
 pub(crate) mod stats;
+pub(crate) mod tail;
 
 pub use shared_reader::SharedReader;

@@ -1,9 +1,9 @@
 //! The tracer provider: the sampler, one bounded batch processor per exporter, then the
 //! user's own processors.
 
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor};
 
-use super::{Customize, Shared, CONSOLE_DELAY};
+use super::{Shared, CONSOLE_DELAY};
 use crate::config::{ExporterKind, SamplerConfig};
 use crate::export::batch::BatchProcessor;
 use crate::export::console::ConsoleSpanExporter;
@@ -12,34 +12,35 @@ use crate::{Error, ErrorKind};
 
 pub(super) fn provider(
     shared: &mut Shared<'_>,
-    customize: Vec<Customize<TracerProviderBuilder>>,
+    user: Vec<Box<dyn SpanProcessor>>,
 ) -> Result<SdkTracerProvider, Error> {
     let config = shared.config;
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(shared.resource.clone())
-        .with_sampler(sampler(&config.sampler));
+    let mut processors: Vec<Box<dyn SpanProcessor>> = Vec::new();
     for kind in &config.traces_exporters {
         let processor = match kind {
             ExporterKind::Otlp => otlp(shared)?,
             ExporterKind::Console => console(shared)?,
         };
-        builder = builder.with_span_processor(processor);
+        processors.push(Box::new(processor));
     }
-    for add in customize {
-        builder = add(builder);
-    }
-    Ok(builder.build())
+    processors.extend(user);
+    let builder = SdkTracerProvider::builder().with_resource(shared.resource.clone());
+    let sampler = sampler(&config.sampler);
+    let tail = config.tail_sampling;
+    Ok(crate::export::tail::install(builder, sampler, processors, tail, &shared.stats.tail).build())
 }
 
 /// Whether a parent-based sampler is configured (then a child of an unsampled span is
-/// unsampled too, which the hot paths use to skip the SDK).
-pub(super) fn is_parent_based(config: &SamplerConfig) -> bool {
-    matches!(
-        config,
-        SamplerConfig::ParentBasedAlwaysOn
-            | SamplerConfig::ParentBasedAlwaysOff
-            | SamplerConfig::ParentBasedTraceIdRatio(_)
-    )
+/// unsampled too, which the hot paths use to skip the SDK) and tail sampling, which
+/// records such children, is off.
+pub(super) fn is_parent_based(config: &crate::config::Config) -> bool {
+    !config.tail_sampling.enabled
+        && matches!(
+            config.sampler,
+            SamplerConfig::ParentBasedAlwaysOn
+                | SamplerConfig::ParentBasedAlwaysOff
+                | SamplerConfig::ParentBasedTraceIdRatio(_)
+        )
 }
 
 fn sampler(config: &SamplerConfig) -> Sampler {
