@@ -98,7 +98,9 @@ pub use guard::TelemetryGuard;
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 #[allow(deprecated)]
-pub use status::{status, telemetry_status, ExporterStatus, SignalStatus, Status, TelemetryStatus};
+pub use status::{
+    status, telemetry_status, ExporterStatus, SignalStatus, Status, TailSamplingStatus, TelemetryStatus,
+};
 #[cfg(feature = "pipeline")]
 #[cfg_attr(docsrs, doc(cfg(feature = "pipeline")))]
 pub use telemetry::{init, Telemetry, TelemetryBuilder};

@@ -44,6 +44,40 @@ pub struct TelemetryStatus {
     /// Components that refused new `http.route` / `rpc.method` values at their
     /// cardinality limit (recorded as `_OTHER` instead).
     pub cardinality_overflows: Vec<crate::cardinality::CardinalityReport>,
+    /// In-process tail sampling's decisions, when it is on.
+    pub tail_sampling: Option<TailSamplingStatus>,
+}
+
+/// What in-process tail sampling decided (see [`crate::config::TailSamplingConfig`]).
+///
+/// ```
+/// let status = otel_core::telemetry_status();
+/// assert!(status.tail_sampling.is_none()); // off unless enabled
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TailSamplingStatus {
+    /// Local roots longer than this keep their trace.
+    pub latency_threshold_ms: u64,
+    /// Traces exported because the head sampler sampled them.
+    pub kept_head: u64,
+    /// Traces exported because a span ended with an error.
+    pub kept_error: u64,
+    /// Traces exported because the local root was slow.
+    pub kept_slow: u64,
+    /// Traces dropped (neither head-sampled, failed nor slow).
+    pub dropped_traces: u64,
+    /// Spans in those dropped traces.
+    pub dropped_spans: u64,
+    /// Traces decided before their root ended because `max_spans` spans were waiting.
+    pub decided_early_max_spans: u64,
+    /// Traces decided before their root ended because `max_traces` traces were waiting.
+    pub decided_early_max_traces: u64,
+    /// Traces decided after waiting `decision_timeout` for their root.
+    pub timed_out: u64,
+    /// Spans waiting for a decision now.
+    pub buffered_spans: u64,
+    /// Traces waiting for a decision now.
+    pub buffered_traces: u64,
 }
 
 /// Exporters and counters of one signal.
@@ -146,6 +180,7 @@ pub fn telemetry_status() -> TelemetryStatus {
             logs: SignalStatus::default(),
             warnings: runtime_warnings().collect(),
             cardinality_overflows: crate::cardinality::overflows(),
+            tail_sampling: None,
         };
     };
     let c = &source.config;
@@ -169,6 +204,10 @@ pub fn telemetry_status() -> TelemetryStatus {
             .chain(runtime_warnings())
             .collect(),
         cardinality_overflows: crate::cardinality::overflows(),
+        tail_sampling: source
+            .stats
+            .tail
+            .status(u64::try_from(c.tail_sampling.latency_threshold.as_millis()).unwrap_or(u64::MAX)),
     }
 }
 

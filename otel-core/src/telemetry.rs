@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::SpanProcessor;
 use crate::config::merge::{Defaults, Overrides};
 use crate::config::{
     BatchConfig, Compression, Config, ConfigWarning, ExporterKind, HistogramAggregation, MetricsExporterKind,
-    PropagatorKind, Protocol, SamplerConfig, SpanLimits, TemporalityPreference,
+    PropagatorKind, Protocol, SamplerConfig, SpanLimits, TailSamplingConfig, TemporalityPreference,
 };
 use crate::guard::TelemetryGuard;
 use crate::pipeline::{self, Extras};
@@ -356,9 +356,28 @@ impl TelemetryBuilder {
     /// Adds a span processor of your own, after the configured exporters' (for example
     /// the processor of a `testing::SpanRecorder`, with the `testing` feature).
     pub fn with_span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        self.extras
-            .tracer
-            .push(Box::new(move |b| b.with_span_processor(processor)));
+        self.extras.tracer.push(Box::new(processor));
+        self
+    }
+
+    /// In-process tail sampling (overrides `OTEL_TOOLKIT_TAIL_SAMPLING*`): traces with an
+    /// error or a slow local root are exported whatever the head sampler decided. See
+    /// [`TailSamplingConfig`] and the README's *Tail sampling* section.
+    ///
+    /// ```
+    /// use otel_core::config::TailSamplingConfig;
+    ///
+    /// let guard = otel_core::Telemetry::builder()
+    ///     .sampler_ratio(0.1)
+    ///     .tail_sampling(TailSamplingConfig::ENABLED)
+    ///     .traces_exporters([]).metrics_exporters([])
+    ///     .init()?;
+    /// assert!(otel_core::telemetry_status().tail_sampling.is_some());
+    /// # drop(guard);
+    /// # Ok::<(), otel_core::Error>(())
+    /// ```
+    pub fn tail_sampling(mut self, config: TailSamplingConfig) -> Self {
+        self.overrides.tail_sampling = Some(config);
         self
     }
 

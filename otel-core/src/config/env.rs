@@ -7,7 +7,8 @@ use super::merge::Defaults;
 use super::values::parse_key_values;
 use super::{
     profile_ratio, BatchConfig, Config, ConfigWarning, ExporterKind, HistogramAggregation,
-    MetricsExporterKind, PropagatorKind, SamplerConfig, SamplerSource, TemporalityPreference,
+    MetricsExporterKind, PropagatorKind, SamplerConfig, SamplerSource, TailSamplingConfig,
+    TemporalityPreference,
 };
 
 mod limits;
@@ -58,6 +59,11 @@ pub const VARIABLES: &[&str] = &[
     "OTEL_LINK_ATTRIBUTE_COUNT_LIMIT",
     "OTEL_EXPORTER_PROMETHEUS_HOST",
     "OTEL_EXPORTER_PROMETHEUS_PORT",
+    super::tail::ENABLED,
+    super::tail::LATENCY_THRESHOLD,
+    super::tail::MAX_SPANS,
+    super::tail::MAX_TRACES,
+    super::tail::DECISION_TIMEOUT,
 ];
 
 #[derive(Clone, Copy)]
@@ -280,6 +286,7 @@ pub(crate) fn resolve(
         Some(sampler) => (sampler, SamplerSource::Environment),
         None => (SamplerConfig::ParentBasedAlwaysOn, SamplerSource::Default),
     };
+    let tail_sampling = tail_sampling(&mut env);
 
     let mut config = Config {
         disabled,
@@ -302,6 +309,7 @@ pub(crate) fn resolve(
         metrics_histogram_aggregation,
         span_limits,
         prometheus_address: (prometheus_host, prometheus_port),
+        tail_sampling,
     };
     apply_profile(&mut config);
     (config, env.warnings)
@@ -542,6 +550,32 @@ fn batch(env: &mut Env<'_>, prefix: &str, default: BatchConfig) -> BatchConfig {
         scheduled_delay,
         max_export_batch_size,
         export_timeout,
+    }
+}
+
+/// The `OTEL_TOOLKIT_TAIL_SAMPLING*` variables (ours, see `tail.rs`).
+fn tail_sampling(env: &mut Env<'_>) -> TailSamplingConfig {
+    use super::tail::{DECISION_TIMEOUT, ENABLED, LATENCY_THRESHOLD, MAX_SPANS, MAX_TRACES};
+    let default = TailSamplingConfig::DISABLED;
+    let enabled = match env.get(ENABLED) {
+        None => default.enabled,
+        Some(raw) => super::tail::parse_switch(&raw).unwrap_or_else(|reason| {
+            env.warn(ENABLED, &raw, "off", reason);
+            false
+        }),
+    };
+    let mut decision_timeout = env.millis(DECISION_TIMEOUT, default.decision_timeout);
+    if decision_timeout.is_zero() {
+        let fallback = format!("{} ms", default.decision_timeout.as_millis());
+        env.warn(DECISION_TIMEOUT, "0", fallback, "the timeout must be positive");
+        decision_timeout = default.decision_timeout;
+    }
+    TailSamplingConfig {
+        enabled,
+        latency_threshold: env.millis(LATENCY_THRESHOLD, default.latency_threshold),
+        max_spans: env.positive(MAX_SPANS, default.max_spans),
+        max_traces: env.positive(MAX_TRACES, default.max_traces),
+        decision_timeout,
     }
 }
 

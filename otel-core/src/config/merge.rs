@@ -69,6 +69,7 @@ pub(crate) struct Overrides {
     pub(crate) metric_export_interval: Option<Duration>,
     pub(crate) metrics_temporality: Option<TemporalityPreference>,
     pub(crate) metrics_histogram_aggregation: Option<HistogramAggregation>,
+    pub(crate) tail_sampling: Option<super::TailSamplingConfig>,
 }
 
 impl Overrides {
@@ -85,7 +86,16 @@ impl Overrides {
         self.apply_exporters(c);
         self.apply_otlp(c)?;
         self.apply_tls(c)?;
-        self.apply_batching(c)
+        self.apply_batching(c)?;
+        self.apply_tail_sampling(c)
+    }
+
+    fn apply_tail_sampling(&self, c: &mut Config) -> Result<(), Error> {
+        if let Some(tail) = self.tail_sampling {
+            tail.validate()?;
+            c.tail_sampling = tail;
+        }
+        Ok(())
     }
 
     fn apply_resource(&self, c: &mut Config) -> Result<(), Error> {
@@ -423,5 +433,29 @@ mod tests {
             err.message().contains("must start with http:// or https://"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tail_sampling_in_code_wins_and_bad_limits_are_errors() {
+        let (mut c, _) = env::resolve(
+            &lookup(&[("OTEL_TOOLKIT_TAIL_SAMPLING", "off")]),
+            &Defaults::default(),
+        );
+        let tail = super::super::TailSamplingConfig::ENABLED;
+        let overrides = Overrides {
+            tail_sampling: Some(tail),
+            ..Overrides::default()
+        };
+        overrides.apply(&mut c).unwrap();
+        assert_eq!(c.tail_sampling, tail);
+        let overrides = Overrides {
+            tail_sampling: Some(super::super::TailSamplingConfig { max_spans: 0, ..tail }),
+            ..Overrides::default()
+        };
+        assert!(overrides
+            .apply(&mut c)
+            .unwrap_err()
+            .message()
+            .contains("max_spans"));
     }
 }

@@ -11,6 +11,7 @@ mod exporter;
 mod limits;
 pub(crate) mod merge;
 mod metrics;
+pub(crate) mod tail;
 pub(crate) mod tls;
 pub(crate) mod values;
 
@@ -21,6 +22,7 @@ pub use env::VARIABLES;
 pub use exporter::{ExporterKind, MetricsExporterKind};
 pub use limits::SpanLimits;
 pub use metrics::{HistogramAggregation, TemporalityPreference};
+pub use tail::TailSamplingConfig;
 pub use tls::TlsConfig;
 
 /// OTLP transport.
@@ -308,6 +310,8 @@ pub struct Config {
     pub span_limits: SpanLimits,
     /// `OTEL_EXPORTER_PROMETHEUS_HOST` and `_PORT`, for the standalone listener.
     pub prometheus_address: (String, u16),
+    /// In-process tail sampling (`OTEL_TOOLKIT_TAIL_SAMPLING*`); off by default.
+    pub tail_sampling: TailSamplingConfig,
 }
 
 impl Config {

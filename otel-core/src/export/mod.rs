@@ -10,6 +10,7 @@ pub(crate) mod otlp;
 pub mod prometheus;
 mod shared_reader;
 pub(crate) mod stats;
+pub(crate) mod tail;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 

@@ -82,6 +82,7 @@ pub(crate) struct Stats {
     pub(crate) spans: std::sync::Arc<SignalStats>,
     pub(crate) metrics: std::sync::Arc<SignalStats>,
     pub(crate) logs: std::sync::Arc<SignalStats>,
+    pub(crate) tail: std::sync::Arc<crate::export::tail::stats::TailStats>,
 }
 
 /// Runs an exporter's futures through an [`Executor`] with a deadline and records the

@@ -65,6 +65,7 @@ pub(super) fn provider(
     let provider = builder.build();
     // The span queues exist by now (traces are built first): report their drops.
     crate::export::batch::metrics::register(&provider, &shared.stats.spans);
+    crate::export::tail::stats::register(&provider, &shared.stats.tail);
     Ok(Meter {
         provider,
         prometheus_server,

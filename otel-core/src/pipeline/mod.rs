@@ -37,7 +37,9 @@ pub(crate) type Customize<B> = Box<dyn FnOnce(B) -> B + Send>;
 /// What the builder adds beyond the configuration.
 #[derive(Default)]
 pub(crate) struct Extras {
-    pub(crate) tracer: Vec<Customize<opentelemetry_sdk::trace::TracerProviderBuilder>>,
+    /// The user's span processors, after the configured exporters' (behind tail
+    /// sampling when it is on).
+    pub(crate) tracer: Vec<Box<dyn opentelemetry_sdk::trace::SpanProcessor>>,
     pub(crate) meter: Vec<Customize<opentelemetry_sdk::metrics::MeterProviderBuilder>>,
     pub(crate) logger: Vec<Customize<opentelemetry_sdk::logs::LoggerProviderBuilder>>,
     /// Print nothing on stderr (the builder's `quiet`).
@@ -82,7 +84,7 @@ pub(crate) fn install(
         tracer_provider: tracer.clone(),
         meter_provider: meter.provider.clone(),
         logger_provider: logger.clone(),
-        parent_based: traces::is_parent_based(&config.sampler),
+        parent_based: traces::is_parent_based(&config),
         generation,
     });
     global::set_tracer_provider(tracer.clone());

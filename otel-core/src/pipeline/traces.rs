@@ -1,10 +1,10 @@
 //! The tracer provider: the sampler and span limits, one bounded batch processor per
-//! exporter, then the user's own processors.
+//! exporter, then the user's own processors (behind tail sampling when it is on).
 
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor, TracerProviderBuilder};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanProcessor};
 
 use super::value_length::ValueLengthLimit;
-use super::{Customize, Shared, CONSOLE_DELAY};
+use super::{Shared, CONSOLE_DELAY};
 use crate::config::{ExporterKind, SamplerConfig, SpanLimits};
 use crate::export::batch::BatchProcessor;
 use crate::export::console::ConsoleSpanExporter;
@@ -13,55 +13,53 @@ use crate::{Error, ErrorKind};
 
 pub(super) fn provider(
     shared: &mut Shared<'_>,
-    customize: Vec<Customize<TracerProviderBuilder>>,
+    user: Vec<Box<dyn SpanProcessor>>,
 ) -> Result<SdkTracerProvider, Error> {
     let config = shared.config;
     let limits = config.span_limits;
-    let mut builder = SdkTracerProvider::builder()
-        .with_resource(shared.resource.clone())
-        .with_sampler(sampler(&config.sampler))
-        .with_max_attributes_per_span(limits.attribute_count)
-        .with_max_events_per_span(limits.event_count)
-        .with_max_links_per_span(limits.link_count)
-        .with_max_attributes_per_event(limits.event_attribute_count)
-        .with_max_attributes_per_link(limits.link_attribute_count);
+    let mut processors: Vec<Box<dyn SpanProcessor>> = Vec::new();
     for kind in &config.traces_exporters {
         let processor = match kind {
             ExporterKind::Otlp => otlp(shared)?,
             ExporterKind::Console => console(shared)?,
         };
-        builder = with_limited(builder, processor, &limits);
+        processors.push(limited(processor, &limits));
     }
-    for add in customize {
-        builder = add(builder);
-    }
-    Ok(builder.build())
+    processors.extend(user);
+    let builder = SdkTracerProvider::builder()
+        .with_resource(shared.resource.clone())
+        .with_max_attributes_per_span(limits.attribute_count)
+        .with_max_events_per_span(limits.event_count)
+        .with_max_links_per_span(limits.link_count)
+        .with_max_attributes_per_event(limits.event_attribute_count)
+        .with_max_attributes_per_link(limits.link_attribute_count);
+    let sampler = sampler(&config.sampler);
+    let tail = config.tail_sampling;
+    Ok(crate::export::tail::install(builder, sampler, processors, tail, &shared.stats.tail).build())
 }
 
-/// Adds an exporter's processor behind the value length limit, when there is one.
-fn with_limited<P: SpanProcessor + 'static>(
-    builder: TracerProviderBuilder,
-    processor: P,
-    limits: &SpanLimits,
-) -> TracerProviderBuilder {
+/// An exporter's processor behind the value length limit, when there is one.
+fn limited<P: SpanProcessor + 'static>(processor: P, limits: &SpanLimits) -> Box<dyn SpanProcessor> {
     match limits.attribute_value_length {
-        Some(max_chars) => builder.with_span_processor(ValueLengthLimit {
+        Some(max_chars) => Box::new(ValueLengthLimit {
             inner: processor,
             max_chars,
         }),
-        None => builder.with_span_processor(processor),
+        None => Box::new(processor),
     }
 }
 
 /// Whether a parent-based sampler is configured (then a child of an unsampled span is
-/// unsampled too, which the hot paths use to skip the SDK).
-pub(super) fn is_parent_based(config: &SamplerConfig) -> bool {
-    matches!(
-        config,
-        SamplerConfig::ParentBasedAlwaysOn
-            | SamplerConfig::ParentBasedAlwaysOff
-            | SamplerConfig::ParentBasedTraceIdRatio(_)
-    )
+/// unsampled too, which the hot paths use to skip the SDK) and tail sampling, which
+/// records such children, is off.
+pub(super) fn is_parent_based(config: &crate::config::Config) -> bool {
+    !config.tail_sampling.enabled
+        && matches!(
+            config.sampler,
+            SamplerConfig::ParentBasedAlwaysOn
+                | SamplerConfig::ParentBasedAlwaysOff
+                | SamplerConfig::ParentBasedTraceIdRatio(_)
+        )
 }
 
 fn sampler(config: &SamplerConfig) -> Sampler {

@@ -484,3 +484,54 @@ fn warnings_say_variable_value_and_fallback() {
         "OTEL_TRACES_SAMPLER_ARG=\"2\" is invalid (expected a probability between 0.0 and 1.0); using 1.0"
     );
 }
+
+#[test]
+fn tail_sampling_is_off_by_default_and_read_from_our_variables() {
+    let (c, _) = resolve(&[]);
+    assert_eq!(c.tail_sampling, TailSamplingConfig::DISABLED);
+    let (c, w) = resolve(&[
+        ("OTEL_TOOLKIT_TAIL_SAMPLING", "on"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_LATENCY_THRESHOLD_MS", "250"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_MAX_SPANS", "1000"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_MAX_TRACES", "100"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_DECISION_TIMEOUT_MS", "5000"),
+    ]);
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(
+        c.tail_sampling,
+        TailSamplingConfig {
+            enabled: true,
+            latency_threshold: Duration::from_millis(250),
+            max_spans: 1000,
+            max_traces: 100,
+            decision_timeout: Duration::from_secs(5),
+        }
+    );
+}
+
+#[test]
+fn invalid_tail_sampling_values_warn_and_fall_back() {
+    let (c, w) = resolve(&[
+        ("OTEL_TOOLKIT_TAIL_SAMPLING", "yes please"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_LATENCY_THRESHOLD_MS", "1s"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_MAX_SPANS", "0"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_MAX_TRACES", "-3"),
+        ("OTEL_TOOLKIT_TAIL_SAMPLING_DECISION_TIMEOUT_MS", "0"),
+    ]);
+    assert_eq!(c.tail_sampling, TailSamplingConfig::DISABLED);
+    warned(&w, "OTEL_TOOLKIT_TAIL_SAMPLING", "yes please", "off");
+    warned(
+        &w,
+        "OTEL_TOOLKIT_TAIL_SAMPLING_LATENCY_THRESHOLD_MS",
+        "1s",
+        "1000 ms",
+    );
+    warned(&w, "OTEL_TOOLKIT_TAIL_SAMPLING_MAX_SPANS", "0", "32768");
+    warned(&w, "OTEL_TOOLKIT_TAIL_SAMPLING_MAX_TRACES", "-3", "4096");
+    warned(
+        &w,
+        "OTEL_TOOLKIT_TAIL_SAMPLING_DECISION_TIMEOUT_MS",
+        "0",
+        "30000 ms",
+    );
+}
