@@ -1,6 +1,7 @@
 //! W3C Baggage: read and set key/value pairs that travel with the context.
 
 use opentelemetry::baggage::{Baggage, BaggageExt, KeyValueMetadata};
+use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::{Context, ContextGuard};
 
 /// The value of baggage entry `key` in the current context.
@@ -56,6 +57,29 @@ where
     V: Into<opentelemetry::Value>,
 {
     Context::map_current(|cx| with_entries(cx, entries)).attach()
+}
+
+/// Runs `fut` with `entries` added to the baggage, across every `.await`: the async form
+/// of [`set`], for baggage that must follow a request's work wherever it is polled.
+///
+/// ```
+/// # futures_executor::block_on(async {
+/// let tier = otel_core::baggage::scope([("user.tier", "gold")], async {
+///     otel_core::baggage::get("user.tier")
+/// })
+/// .await;
+/// assert_eq!(tier.as_deref(), Some("gold"));
+/// assert!(otel_core::baggage::get("user.tier").is_none());
+/// # });
+/// ```
+pub fn scope<I, K, V, F>(entries: I, fut: F) -> WithContext<F>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<opentelemetry::Key>,
+    V: Into<opentelemetry::Value>,
+    F: std::future::Future,
+{
+    fut.with_context(Context::map_current(|cx| with_entries(cx, entries)))
 }
 
 /// `cx` with `entries` merged into its baggage (kept properties, later values winning).

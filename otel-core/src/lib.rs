@@ -84,8 +84,8 @@ pub use error::{Error, ErrorKind, Result};
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 pub use otel_macros::{instrument_struct, instrumented};
 pub use span::{
-    current_span_id, current_trace_id, in_span, in_span_async, in_span_async_with, in_span_with,
-    record_error, set_attribute, InSpan,
+    current_span_id, current_trace_id, in_span, in_span_async, in_span_async_kind, in_span_async_with,
+    in_span_with, record_error, set_attribute, InSpan,
 };
 pub use state::is_enabled;
 

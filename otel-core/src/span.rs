@@ -175,8 +175,39 @@ where
     F: Future,
     I: IntoIterator<Item = KeyValue>,
 {
+    in_span_async_kind(name, SpanKind::Internal, attributes, fut)
+}
+
+/// Like [`in_span_async_with`], with a span kind: a call over a custom transport (a
+/// database driver, a queue) is a CLIENT or PRODUCER span with its semantic-convention
+/// attributes, not an INTERNAL one.
+///
+/// ```
+/// use otel_core::opentelemetry::{trace::SpanKind, KeyValue};
+/// # futures_executor::block_on(async {
+/// let rows = otel_core::in_span_async_kind(
+///     "SELECT users",
+///     SpanKind::Client,
+///     [KeyValue::new("db.system.name", "sqlite")],
+///     async { 3 },
+/// )
+/// .await;
+/// assert_eq!(rows, 3);
+/// # });
+/// ```
+#[inline(always)]
+pub fn in_span_async_kind<F, I>(
+    name: impl Into<Cow<'static, str>>,
+    kind: SpanKind,
+    attributes: I,
+    fut: F,
+) -> InSpan<F>
+where
+    F: Future,
+    I: IntoIterator<Item = KeyValue>,
+{
     let cx = if state::is_enabled() {
-        start(name.into(), attributes)
+        Context::map_current(|parent| start_in(parent, name.into(), kind, attributes))
     } else {
         None
     };

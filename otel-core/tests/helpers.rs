@@ -304,3 +304,46 @@ fn async_wait_lets_a_task_on_the_same_thread_finish_its_span() {
     assert_eq!(spans.len(), 1);
     assert_eq!(spans[0].name, "background");
 }
+
+#[test]
+fn async_spans_take_a_kind_and_baggage_scopes_follow_the_future() {
+    let cap = testing::capture();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let _request = otel_core::baggage::set([("user.id", "42")]);
+    let seen = runtime.block_on(async {
+        // Two scoped futures interleaving on one thread: each sees its own tier, and both
+        // keep the request's baggage.
+        let gold = otel_core::baggage::scope([("user.tier", "gold")], async {
+            tokio::task::yield_now().await;
+            otel_core::in_span_async_kind(
+                "SELECT users",
+                SpanKind::Client,
+                [KeyValue::new("db.system.name", "sqlite")],
+                async {
+                    tokio::task::yield_now().await;
+                    (
+                        otel_core::baggage::get("user.tier"),
+                        otel_core::baggage::get("user.id"),
+                    )
+                },
+            )
+            .await
+        });
+        let free = otel_core::baggage::scope([("user.tier", "free")], async {
+            tokio::task::yield_now().await;
+            otel_core::baggage::get("user.tier")
+        });
+        tokio::join!(gold, free)
+    });
+    assert_eq!(
+        seen,
+        ((Some("gold".into()), Some("42".into())), Some("free".into()))
+    );
+    assert!(otel_core::baggage::get("user.tier").is_none());
+    let span = cap.span("SELECT users");
+    assert_eq!(span.span_kind, SpanKind::Client);
+    assert_eq!(span.attr_str("db.system.name").as_deref(), Some("sqlite"));
+    assert_eq!(span.parent_span_id, cap.root_span_id());
+}
