@@ -154,9 +154,21 @@ fn disabled_sdk_exports_nothing_and_still_propagates() {
             .all(|p| p.service_name() == Some(marker_service.as_str()) && p.metric != "otel_tests.disabled"),
         "{marker_points:#?}"
     );
-    let bodies: Vec<&str> = marker_logs.iter().map(|l| l.body.as_str()).collect();
+    // The SDK's own diagnostics (scope `opentelemetry`, e.g. "Global tracer provider is
+    // set") may reach the marker pipeline's log bridge too, depending on the build's
+    // `tracing` features and timing; they come from the marker service all the same.
+    let bodies: Vec<&str> = marker_logs
+        .iter()
+        .filter(|l| l.scope != "opentelemetry")
+        .map(|l| l.body.as_str())
+        .collect();
     assert_eq!(bodies, ["Str(marker log record)"], "{marker_logs:#?}");
-    assert_eq!(marker_logs[0].service_name(), Some(marker_service.as_str()));
+    assert!(
+        marker_logs
+            .iter()
+            .all(|l| l.service_name() == Some(marker_service.as_str())),
+        "{marker_logs:#?}"
+    );
     assert!(
         !collector.output().contains(&disabled_service),
         "the disabled service sent something:\n{}",
