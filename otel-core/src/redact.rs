@@ -196,57 +196,69 @@ impl Redactor {
         Cow::Owned(out)
     }
 
-    /// A URL (absolute, or a path with a query) with userinfo replaced by
-    /// `REDACTED:REDACTED` and sensitive query values redacted; the fragment is dropped.
-    /// A string that is not a URL is returned unchanged.
+    /// A URL (absolute, scheme-relative, or a path with a query) with userinfo replaced
+    /// by `REDACTED:REDACTED` and sensitive query values redacted; the fragment is
+    /// dropped. A string that is not a URL is returned unchanged.
+    ///
+    /// The URL is read as the WHATWG URL standard (browsers, most URL libraries) reads
+    /// it, so a lenient spelling cannot hide credentials: leading spaces and controls,
+    /// tabs and newlines anywhere, any mix of `/` and `\` after `http:`, `https:`,
+    /// `ws:`, `wss:` and `ftp:` (`https:\\user:pass@host`), and `//user:pass@host/…`.
     ///
     /// ```
     /// let r = otel_core::redact::Redactor::default();
     /// assert_eq!(r.url("/cb?code=abc#frag"), "/cb?code=REDACTED");
+    /// assert_eq!(r.url("https:/u:p@h/"), "https:/REDACTED:REDACTED@h/");
     /// assert_eq!(r.url("hello world"), "hello world");
     /// ```
     pub fn url<'a>(&self, url: &'a str) -> Cow<'a, str> {
-        let (authority_start, is_url) = match url.find("://") {
-            Some(i)
-                if url[..i]
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) =>
-            {
-                (i + 3, true)
-            }
-            _ => (0, url.starts_with('/')),
-        };
-        if !is_url {
-            return Cow::Borrowed(url);
+        if url.contains(['\t', '\n', '\r']) {
+            // A parser removes them before reading the URL; so does the redaction, when
+            // what is left needs it.
+            let cleaned: String = url.chars().filter(|c| !matches!(c, '\t' | '\n' | '\r')).collect();
+            return match self.url(&cleaned) {
+                Cow::Owned(redacted) => Cow::Owned(redacted),
+                Cow::Borrowed(_) => Cow::Borrowed(url),
+            };
         }
+        // Leading spaces and C0 controls are skipped by parsers and kept here as is.
+        let lead = url.len() - url.trim_start_matches(|c: char| c <= ' ').len();
+        let Some((authority_start, special)) = layout(&url[lead..]) else {
+            return Cow::Borrowed(url);
+        };
+        let authority_start = authority_start.map(|i| lead + i);
         let without_fragment = url.split_once('#').map_or(url, |(u, _)| u);
         let (before_query, query) = match without_fragment.split_once('?') {
             Some((b, q)) => (b, Some(q)),
             None => (without_fragment, None),
         };
-        let authority_end = before_query[authority_start..]
-            .find('/')
-            .map_or(before_query.len(), |i| authority_start + i);
-        let userinfo = authority_start > 0
-            && before_query[authority_start..authority_end]
+        let authority = authority_start.map(|start| {
+            let end = before_query[start..]
+                .find(|c| c == '/' || (special && c == '\\'))
+                .map_or(before_query.len(), |i| start + i);
+            (start, end)
+        });
+        let userinfo = authority.filter(|&(start, end)| {
+            before_query[start..end]
                 .rsplit_once('@')
-                .is_some_and(|(info, _)| info != "REDACTED:REDACTED");
+                .is_some_and(|(info, _)| info != "REDACTED:REDACTED")
+        });
         let redacted_query = query.map(|q| self.query(q));
         let query_changed = matches!(redacted_query, Some(Cow::Owned(_)));
-        if !userinfo && !query_changed && without_fragment.len() == url.len() {
+        if userinfo.is_none() && !query_changed && without_fragment.len() == url.len() {
             return Cow::Borrowed(url);
         }
         let mut out = String::with_capacity(url.len() + 16);
-        if userinfo {
-            let authority = &before_query[authority_start..authority_end];
+        if let Some((start, end)) = userinfo {
+            let authority = &before_query[start..end];
             let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-            out.push_str(&before_query[..authority_start]);
+            out.push_str(&before_query[..start]);
             out.push_str(REDACTED);
             out.push(':');
             out.push_str(REDACTED);
             out.push('@');
             out.push_str(host);
-            out.push_str(&before_query[authority_end..]);
+            out.push_str(&before_query[end..]);
         } else {
             out.push_str(before_query);
         }
@@ -258,10 +270,40 @@ impl Redactor {
     }
 }
 
+/// The schemes whose URLs always have an authority, however many slashes follow the
+/// colon (the URL standard's "special" schemes, less `file`, which has no userinfo).
+const SPECIAL_SCHEMES: &[&str] = &["http", "https", "ws", "wss", "ftp"];
+
+/// Where the authority of `s` starts and whether its scheme is special: after
+/// `scheme://`, after any mix of `/` and `\` following a special `scheme:`, after the
+/// `//` of a scheme-relative reference; `Some((None, _))` for a path (`/…`); `None`
+/// for what is no hierarchical URL (`mailto:…`, `urn:…`, plain text).
+fn layout(s: &str) -> Option<(Option<usize>, bool)> {
+    if let Some(colon) = s.find(':') {
+        let scheme = &s[..colon];
+        let mut bytes = scheme.bytes();
+        let valid = bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+            && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+        if valid {
+            let rest = &s[colon + 1..];
+            if SPECIAL_SCHEMES.iter().any(|sp| sp.eq_ignore_ascii_case(scheme)) {
+                let slashes = rest.len() - rest.trim_start_matches(['/', '\\']).len();
+                return Some((Some(colon + 1 + slashes), true));
+            }
+            return rest.starts_with("//").then_some((Some(colon + 3), false));
+        }
+    }
+    if s.starts_with("//") {
+        return Some((Some(2), false));
+    }
+    s.starts_with('/').then_some((None, false))
+}
+
 /// [`Redactor::url`] with the default names, for values that may hold a URL.
 pub(crate) fn url_with_defaults(s: &str) -> Cow<'_, str> {
-    // Most strings are not URLs: skip the work unless one could be.
-    if !(s.contains("://") || (s.starts_with('/') && s.contains('?'))) {
+    // Most strings are not URLs: skip the work unless one could hold userinfo or a
+    // query (or, with `://`, a fragment to drop).
+    if !(s.contains("://") || s.contains(['@', '?'])) {
         return Cow::Borrowed(s);
     }
     static DEFAULT: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
@@ -378,5 +420,36 @@ mod tests {
             assert_eq!(r.url(input), expected, "url {input:?}");
             assert_eq!(r.url(expected), expected, "redacting is idempotent");
         }
+    }
+
+    /// Found by fuzzing against the URL standard's reading: spellings a browser or URL
+    /// library accepts as credentials, which the redactor used to pass through.
+    #[test]
+    fn lenient_url_spellings() {
+        let r = Redactor::default();
+        let cases = [
+            (
+                "https:/u:p@example.com:8/a?token=1",
+                "https:/REDACTED:REDACTED@example.com:8/a?token=REDACTED",
+            ),
+            ("HTTPS:\\\\u:p@h\\x", "HTTPS:\\\\REDACTED:REDACTED@h\\x"),
+            ("http:u:p@h", "http:REDACTED:REDACTED@h"),
+            ("//u:p@h/x?code=1", "//REDACTED:REDACTED@h/x?code=REDACTED"),
+            (" https://u:p@h/", " https://REDACTED:REDACTED@h/"),
+            ("ht\ttps://u:p@h/", "https://REDACTED:REDACTED@h/"),
+            ("https://h\tx/?q=1", "https://h\tx/?q=1"),
+            ("mailto:a@b?subject=x", "mailto:a@b?subject=x"),
+            ("myapp:u:p@h", "myapp:u:p@h"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(r.url(input), expected, "url {input:?}");
+            assert_eq!(r.url(expected), expected, "redacting is idempotent");
+        }
+        assert_eq!(
+            url_with_defaults("see https:/u:p@h"),
+            "see https:/u:p@h",
+            "not a URL"
+        );
+        assert_eq!(url_with_defaults("https:/u:p@h"), "https:/REDACTED:REDACTED@h");
     }
 }

@@ -135,11 +135,12 @@ impl<I: Instruments> SharedConfig<I> {
     }
 
     pub(crate) fn request_headers<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
-        self.request_headers = HeaderCapture::new(Direction::Request, names);
+        self.request_headers = HeaderCapture::new(Direction::Request, names, self.sensitive_query.redactor());
     }
 
     pub(crate) fn response_headers<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
-        self.response_headers = HeaderCapture::new(Direction::Response, names);
+        self.response_headers =
+            HeaderCapture::new(Direction::Response, names, self.sensitive_query.redactor());
     }
 
     /// An explicit list, which then wins over the environment.
@@ -158,6 +159,11 @@ impl<I: Instruments> SharedConfig<I> {
 
     pub(crate) fn sensitive_query_parameters<N: AsRef<str>>(&mut self, names: impl IntoIterator<Item = N>) {
         self.sensitive_query = SensitiveQuery::new(names);
+        // Captured headers (`Referer`, `Location`, credential names) follow the same
+        // names, whichever setter was called first.
+        let redactor = self.sensitive_query.redactor();
+        self.request_headers.set_redactor(redactor);
+        self.response_headers.set_redactor(redactor);
     }
 
     /// The shared fields of a layer's `Debug` output.

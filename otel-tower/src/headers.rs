@@ -57,7 +57,7 @@ impl Record {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Entry {
     name: HeaderName,
     record: Record,
@@ -73,7 +73,9 @@ pub(crate) struct HeaderCapture {
 }
 
 impl HeaderCapture {
-    pub(crate) fn new<I, S>(direction: Direction, names: I) -> Self
+    /// The allow-list `names`, values redacted with `redactor` (the layer's sensitive
+    /// query names, which also make a header name a credential).
+    pub(crate) fn new<I, S>(direction: Direction, names: I, redactor: &Redactor) -> Self
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -82,7 +84,6 @@ impl HeaderCapture {
             Direction::Request => (HTTP_REQUEST_HEADER, RPC_REQUEST_METADATA),
             Direction::Response => (HTTP_RESPONSE_HEADER, RPC_RESPONSE_METADATA),
         };
-        let redactor = Redactor::default();
         let mut entries: Vec<Entry> = Vec::new();
         for name in names {
             let lower = name.as_ref().trim().to_ascii_lowercase();
@@ -96,7 +97,7 @@ impl HeaderCapture {
                 continue;
             }
             entries.push(Entry {
-                record: Record::of(&lower, &redactor),
+                record: Record::of(&lower, redactor),
                 http_key: Key::from(format!("{http_prefix}.{lower}")),
                 rpc_key: Key::from(format!("{rpc_prefix}.{lower}")),
                 name: header,
@@ -104,8 +105,23 @@ impl HeaderCapture {
         }
         Self {
             entries: (!entries.is_empty()).then(|| entries.into()),
-            redactor,
+            redactor: redactor.clone(),
         }
+    }
+
+    /// Redacts with `redactor` from now on (the user's sensitive names changed).
+    pub(crate) fn set_redactor(&mut self, redactor: &Redactor) {
+        if let Some(entries) = &self.entries {
+            let entries: Vec<Entry> = entries
+                .iter()
+                .map(|e| Entry {
+                    record: Record::of(e.name.as_str(), redactor),
+                    ..e.clone()
+                })
+                .collect();
+            self.entries = Some(entries.into());
+        }
+        self.redactor = redactor.clone();
     }
 
     /// Appends one string-array attribute per allowed header present in `headers`.
@@ -148,6 +164,7 @@ mod tests {
                 "Proxy-Authorization",
                 "bad header",
             ],
+            &Redactor::default(),
         );
         let mut headers = HeaderMap::new();
         headers.append("x-request-id", "a".parse().unwrap());
@@ -165,7 +182,7 @@ mod tests {
         let mut rpc = Vec::new();
         capture.capture(&headers, true, &mut rpc);
         assert_eq!(rpc[0].key.as_str(), "rpc.request.metadata.x-request-id");
-        assert!(HeaderCapture::new(Direction::Response, ["set-cookie"]).is_empty());
+        assert!(HeaderCapture::new(Direction::Response, ["set-cookie"], &Redactor::default()).is_empty());
     }
 
     #[test]
@@ -179,7 +196,7 @@ mod tests {
             "host",
             "x-request-id",
         ];
-        let capture = HeaderCapture::new(Direction::Request, names);
+        let capture = HeaderCapture::new(Direction::Request, names, &Redactor::default());
         let mut headers = HeaderMap::new();
         for name in &names[..4] {
             headers.append(*name, "s3cr3t".parse().unwrap());
@@ -207,5 +224,40 @@ mod tests {
         assert_eq!(get("host").as_deref(), Some("[\"api.example:8080\"]"));
         assert_eq!(get("x-request-id").as_deref(), Some("[\"r-1\"]"));
         assert!(out.iter().all(|kv| !kv.value.to_string().contains("s3cr3t")));
+    }
+
+    /// Found by fuzzing the server layer: a `Referer` carrying a query name the user
+    /// made sensitive (`q`) kept its value, because captured headers were redacted with
+    /// the default names only, while `url.query` used the user's.
+    #[test]
+    fn url_headers_follow_the_user_names_whichever_setter_comes_first() {
+        let with_q = Redactor::default().with_names(["q"]);
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "referer",
+            "https://site.example/search?q=s3cr3t&page=2".parse().unwrap(),
+        );
+        headers.append("q", "s3cr3t".parse().unwrap());
+        let expected = [
+            (
+                "http.request.header.referer",
+                "[\"https://site.example/search?q=REDACTED&page=2\"]",
+            ),
+            ("http.request.header.q", "[\"REDACTED\"]"),
+        ];
+
+        let built_with = HeaderCapture::new(Direction::Request, ["referer", "q"], &with_q);
+        let mut updated = HeaderCapture::new(Direction::Request, ["referer", "q"], &Redactor::default());
+        updated.set_redactor(&with_q);
+        for capture in [built_with, updated] {
+            let mut out = Vec::new();
+            capture.capture(&headers, false, &mut out);
+            let got: Vec<(&str, String)> = out
+                .iter()
+                .map(|kv| (kv.key.as_str(), kv.value.to_string()))
+                .collect();
+            let want: Vec<(&str, String)> = expected.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            assert_eq!(got, want);
+        }
     }
 }

@@ -29,6 +29,11 @@ impl SensitiveQuery {
         }
     }
 
+    /// The redactor with the defaults and the user's names, for URL-valued headers.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
     /// The query with every sensitive value replaced by `REDACTED` (keys are kept).
     pub(crate) fn redact<'a>(&self, query: &'a str) -> Cow<'a, str> {
         self.redactor.query(query)

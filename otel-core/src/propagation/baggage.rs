@@ -89,12 +89,23 @@ fn trim(s: &str) -> &str {
     s.trim_matches([' ', '\t'])
 }
 
+/// Whether every `%` of `value` starts an escape (`%` and two hex digits): the spec
+/// requires a `%` in a value to be sent as `%25`.
+fn valid_escapes(value: &str) -> bool {
+    value
+        .split('%')
+        .skip(1)
+        .all(|after| after.len() >= 2 && after.as_bytes()[..2].iter().all(u8::is_ascii_hexdigit))
+}
+
 /// One validated list member: key, percent-decoded value, properties normalised.
 fn parse_member(member: &str) -> Option<(&str, String, String)> {
     let mut parts = member.split(';');
     let (key, value) = parts.next()?.split_once('=')?;
     let (key, value) = (trim(key), trim(value));
-    if !is_token(key) || !value.bytes().all(is_baggage_octet) {
+    // A bare `%` would be forwarded as `%25`, longer than received: a member that fit
+    // the byte limit on the way in could then not be forwarded.
+    if !is_token(key) || !value.bytes().all(is_baggage_octet) || !valid_escapes(value) {
         return None;
     }
     let value = percent_decode_str(value).decode_utf8().ok()?.into_owned();
@@ -285,6 +296,7 @@ mod tests {
             ("a=x y,b=2", vec![e("b", "2", "")]),
             ("a=\"q\",b=2", vec![e("b", "2", "")]),
             ("a=%FF,b=2", vec![e("b", "2", "")]),
+            ("a=100%,b=%zz,c=%4,d=2", vec![e("d", "2", "")]),
             ("a=1;bad prop,b=2", vec![e("b", "2", "")]),
             ("=1,b=2", vec![e("b", "2", "")]),
             ("a=1,a=2", vec![e("a", "2", "")]),
@@ -342,5 +354,21 @@ mod tests {
         ]);
         assert_eq!(inject(&user).as_deref(), Some("ok=a%2Cb"));
         assert_eq!(inject(&Context::new()), None);
+    }
+
+    /// Found by fuzzing: a value with a bare `%` (`x%x…`) was accepted at 8,192 bytes,
+    /// then re-encoded as `%25` on injection, no longer fitted, and was silently not
+    /// forwarded. Such a value is invalid (a `%` must be sent as `%25`), so the member is
+    /// dropped on extraction, and whatever is extracted can always be forwarded.
+    #[test]
+    fn what_is_extracted_is_forwarded_whole() {
+        let bare = format!("big={}%x", "x".repeat(MAX_BAGGAGE_BYTES - 6));
+        assert_eq!(bare.len(), MAX_BAGGAGE_BYTES);
+        assert_eq!(entries(&extract(&bare)), vec![]);
+
+        let escaped = format!("big={}%25", "x".repeat(MAX_BAGGAGE_BYTES - 7));
+        let cx = extract(&escaped);
+        assert_eq!(entries(&cx).len(), 1);
+        assert_eq!(inject(&cx).as_deref(), Some(escaped.as_str()));
     }
 }

@@ -287,7 +287,8 @@ impl HttpClientLayer {
     }
 
     /// Adds query parameters whose values are recorded as `REDACTED` in
-    /// `url.full`, on top of
+    /// `url.full` and in captured URL-valued headers (`Referer`, `Location`; a header
+    /// with one of these names is recorded as `REDACTED`), on top of
     /// [`DEFAULT_SENSITIVE_QUERY_PARAMETERS`](crate::url::DEFAULT_SENSITIVE_QUERY_PARAMETERS)
     /// (the defaults cannot be removed; names match as [`otel_core::redact`] describes).
     ///
