@@ -100,31 +100,7 @@ async fn nothing_secret_is_exported() {
         .expect("url.full")
         .starts_with("http://REDACTED:REDACTED@127.0.0.1:"));
 
-    let mut exported: Vec<String> = Vec::new();
-    for span in &spans {
-        exported.push(span.name.to_string());
-        for kv in &span.attributes {
-            exported.push(kv.key.as_str().to_owned());
-            exported.extend(texts(&kv.value));
-        }
-        for event in span.events.iter() {
-            exported.push(event.name.to_string());
-            for kv in &event.attributes {
-                exported.extend(texts(&kv.value));
-            }
-        }
-    }
-    for name in [
-        "http.server.request.duration",
-        "http.server.response.body.size",
-        "http.client.request.duration",
-    ] {
-        for point in metric_points(name) {
-            for kv in &point.attributes {
-                exported.extend(texts(&kv.value));
-            }
-        }
-    }
+    let exported = exported_texts(&spans);
     for text in &exported {
         for secret in SECRETS {
             assert!(!text.contains(secret), "{secret:?} leaked in {text:?}");
