@@ -120,9 +120,12 @@ impl Processor {
     }
 
     async fn extract_and_index(&self, document: &Document) -> Result<Processed, Rejection> {
-        let extracted = extract_text(&document.html).map_err(|e| Rejection {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            message: format!("{}: {e}", document.url),
+        let extracted = extract_text(&document.html).map_err(|e| {
+            log::warn!("rejected {}: {e}", document.url);
+            Rejection {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                message: format!("{}: {e}", document.url),
+            }
         })?;
         let quality = score_quality(&extracted.text);
         self.metrics.quality.record(quality, &[]);

@@ -73,6 +73,8 @@ pub fn serve_role(role: Role) -> Result<(), Box<dyn Error>> {
         builder = builder.with_metric_reader(exporter.reader());
     }
     let telemetry = builder.init()?;
+    // `log` records become OpenTelemetry logs carrying the current trace and span ids.
+    otel_core::logs::init_log_bridge(log::LevelFilter::Info)?;
     otel_core::metrics::register_process_metrics()?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

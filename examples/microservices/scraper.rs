@@ -114,9 +114,12 @@ impl Scraper {
     async fn scrape_url(&self, path: &str) -> Result<PageReport, ScrapeError> {
         let url = format!("{}{path}", self.site);
         let trace_id = otel_core::current_trace_id().unwrap_or_default();
-        let fail = |reason: String| ScrapeError {
-            trace_id: trace_id.clone(),
-            reason,
+        let fail = |reason: String| {
+            log::warn!("scrape of {path} failed: {reason}");
+            ScrapeError {
+                trace_id: trace_id.clone(),
+                reason,
+            }
         };
         let mut report = PageReport {
             path: path.to_owned(),

@@ -67,6 +67,35 @@ fn one_trace_across_four_services() {
         })
     });
     check_metrics(&points, &name);
+    check_logs(&collector, &report, &name);
+}
+
+/// The warnings the scraper and the processor log on failures arrive as log records
+/// inside the failing page's trace.
+fn check_logs(collector: &Collector, report: &Report, name: &dyn Fn(Role) -> String) {
+    let empty = report
+        .pages
+        .iter()
+        .find(|p| p.path == "/docs/empty")
+        .expect("crawled");
+    let logs = collector.wait_for_logs("the warnings about /docs/empty", RECEIVE_TIMEOUT, |logs| {
+        logs.iter().filter(|l| l.trace_id == empty.trace_id).count() == 2
+    });
+    let processor = logs
+        .iter()
+        .find(|l| l.trace_id == empty.trace_id && l.service_name() == Some(name(Role::Processor).as_str()))
+        .expect("the processor's warning");
+    assert_eq!(processor.severity_text, "WARN");
+    assert!(processor.body.contains("the page has no text"), "{processor:#?}");
+    assert_eq!(processor.span_id.len(), 16, "{processor:#?}");
+    let scraper = logs
+        .iter()
+        .find(|l| l.trace_id == empty.trace_id && l.service_name() == Some(name(Role::Scraper).as_str()))
+        .expect("the scraper's warning");
+    assert!(
+        scraper.body.contains("scrape of /docs/empty failed"),
+        "{scraper:#?}"
+    );
 }
 
 /// The crawl went as planned, every service stopped cleanly, and the content processor
