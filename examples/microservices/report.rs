@@ -124,7 +124,11 @@ impl fmt::Display for Report {
             let series = text.lines().filter(|line| !line.starts_with('#')).count();
             writeln!(f, "\n{} /metrics: {series} series, among them", role.name())?;
             for line in text.lines().filter(|line| is_highlight(line)) {
-                writeln!(f, "  {}", clip(&without_scope_labels(line), 78))?;
+                // Cut the labels, not the value, when the line is too long.
+                let line = without_scope_labels(line);
+                let (series, value) = line.rsplit_once(' ').unwrap_or((&line, ""));
+                let width = 77usize.saturating_sub(value.chars().count());
+                writeln!(f, "  {} {value}", clip(series, width))?;
             }
         }
         for service in self.services.iter().filter(|s| !s.success) {
@@ -145,9 +149,12 @@ impl fmt::Display for Report {
 /// A few series of the service's own metrics, for the summary.
 fn is_highlight(line: &str) -> bool {
     [
-        "processor_documents_processed_total",
         "processor_quality_score_count",
+        "processor_quality_score_sum",
         "service_queue_length",
+        "process_memory_usage_bytes",
+        "process_cpu_time_seconds_total",
+        "otel_sdk_exporter_span_exported_total",
     ]
     .iter()
     .any(|name| line.starts_with(name))
