@@ -43,18 +43,27 @@ fn one_trace_across_four_services() {
 
     check_report(&report, &name);
     let indexed = &report.pages[0];
+    let trace_of = |path: &str| {
+        let page = report.pages.iter().find(|p| p.path == path);
+        page.map(|p| p.trace_id.clone()).unwrap_or_default()
+    };
+    let (missing, empty) = (trace_of("/docs/missing"), trace_of("/docs/empty"));
     let spans = collector.wait_for_spans(
-        "the first page's trace from all four services",
+        "the first page's and the failed pages' spans",
         RECEIVE_TIMEOUT,
         |spans| {
-            let services: BTreeSet<_> = spans
-                .iter()
-                .filter(|s| s.trace_id == indexed.trace_id)
-                .filter_map(ReceivedSpan::service_name)
-                .collect();
-            services.len() == 4
+            let count = |trace: &str| spans.iter().filter(|s| s.trace_id == trace).count();
+            // The failed pages: five spans in the scraper; for /docs/empty two more there
+            // and three in the processor.
+            count(&indexed.trace_id) == 22 && count(&missing) == 5 && count(&empty) == 10
         },
     );
+    let services: BTreeSet<_> = spans
+        .iter()
+        .filter(|s| s.trace_id == indexed.trace_id)
+        .filter_map(ReceivedSpan::service_name)
+        .collect();
+    assert_eq!(services.len(), 4, "one trace, four services: {services:?}");
     check_indexed_trace(&spans, &indexed.trace_id, &name);
     check_failures(&spans, &report, &name);
 
