@@ -1,1 +1,4 @@
 //! Runnable examples live beside this file.
+
+#[path = "microservices/mod.rs"]
+pub mod microservices;

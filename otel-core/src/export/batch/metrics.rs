@@ -6,10 +6,13 @@
 //! | `otel.sdk.processor.span.processed` | counter | spans handed to the exporter; with `error.type` = `queue_full` those dropped because the queue was full, `already_shutdown` those ended after shutdown or still queued when its deadline passed |
 //! | `otel.sdk.processor.span.queue.size` | up-down counter | spans waiting, per processor |
 //! | `otel.sdk.processor.span.queue.capacity` | up-down counter | the most spans that may wait, per processor |
+//! | `otel.sdk.exporter.span.exported` | counter | spans whose export finished; with `error.type` = `_OTHER` those whose export failed or timed out |
 //!
-//! All carry `otel.component.type` = `batching_span_processor`; the queue instruments
-//! also `otel.component.name` = `batching_span_processor/N`. The counts are the ones
-//! [`crate::status()`] reports, read at each collection.
+//! The processor instruments carry `otel.component.type` = `batching_span_processor`,
+//! the queue instruments also `otel.component.name` = `batching_span_processor/N`. The
+//! counts are the ones [`crate::status()`] reports, read at each collection; the
+//! exporter's failure cause is in `telemetry_status()`'s last error, so `error.type`
+//! stays one bounded value.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -19,8 +22,8 @@ use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::metrics::SdkMeterProvider;
 use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, OTEL_COMPONENT_NAME, OTEL_COMPONENT_TYPE};
 use opentelemetry_semantic_conventions::metric::{
-    OTEL_SDK_PROCESSOR_SPAN_PROCESSED, OTEL_SDK_PROCESSOR_SPAN_QUEUE_CAPACITY,
-    OTEL_SDK_PROCESSOR_SPAN_QUEUE_SIZE,
+    OTEL_SDK_EXPORTER_SPAN_EXPORTED, OTEL_SDK_PROCESSOR_SPAN_PROCESSED,
+    OTEL_SDK_PROCESSOR_SPAN_QUEUE_CAPACITY, OTEL_SDK_PROCESSOR_SPAN_QUEUE_SIZE,
 };
 
 use crate::export::stats::SignalStats;
@@ -63,6 +66,22 @@ pub(crate) fn register(provider: &SdkMeterProvider, stats: &Arc<SignalStats>) {
             }
             if at_shutdown > 0 {
                 observer.observe(at_shutdown, &already_shutdown);
+            }
+        })
+        .build();
+
+    let counts = stats.clone();
+    let failed = [KeyValue::new(ERROR_TYPE, "_OTHER")];
+    meter
+        .u64_observable_counter(OTEL_SDK_EXPORTER_SPAN_EXPORTED)
+        .with_unit("{span}")
+        .with_description("Spans whose export finished, successfully or not")
+        .with_callback(move |observer| {
+            observer.observe(counts.exported.load(Ordering::Relaxed), &[]);
+            // Like the drops above: the failure series appears once an export failed.
+            let failures = counts.failed_items.load(Ordering::Relaxed);
+            if failures > 0 {
+                observer.observe(failures, &failed);
             }
         })
         .build();

@@ -53,6 +53,8 @@ struct Recorder {
     batches: Arc<Mutex<Vec<usize>>>,
     gate: Option<Arc<Gate>>,
     per_export: Duration,
+    /// Every export fails (after recording the batch) when set.
+    fail: bool,
 }
 
 /// Holds each export until the test releases it.
@@ -97,6 +99,9 @@ impl SpanExporter for Recorder {
         }
         std::thread::sleep(self.per_export);
         lock(&self.batches).push(batch.len());
+        if self.fail {
+            return Err(OTelSdkError::InternalFailure("the backend refused".into()));
+        }
         Ok(())
     }
 }
@@ -359,4 +364,53 @@ fn drops_and_queue_sizes_are_reported_as_metrics() {
         let _ = release.send(());
     }
     processor.shutdown().expect("shutdown");
+}
+
+#[test]
+fn exports_and_failed_exports_are_reported_as_metrics() {
+    let collect = |fail: bool| {
+        let recorder = Recorder {
+            fail,
+            ..Recorder::default()
+        };
+        let (processor, stats) = processor(&recorder, config(100, 10));
+        let reader = Arc::new(ManualReader::builder().build());
+        let meters = SdkMeterProvider::builder()
+            .with_reader(crate::export::SharedReader::new(Arc::clone(&reader)))
+            .build();
+        super::metrics::register(&meters, &stats);
+        end(&processor, 0..7);
+        let _ = processor.force_flush();
+
+        let mut collected = ResourceMetrics::default();
+        reader.collect(&mut collected).expect("collect");
+        let metric = collected
+            .scope_metrics()
+            .flat_map(|scope| scope.metrics())
+            .find(|metric| metric.name() == "otel.sdk.exporter.span.exported")
+            .expect("otel.sdk.exporter.span.exported");
+        let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
+            panic!("unexpected data {:?}", metric.data());
+        };
+        assert!(sum.is_monotonic());
+        let mut points: Vec<(u64, Vec<String>)> = sum
+            .data_points()
+            .map(|p| {
+                let attributes = p.attributes().map(|kv| format!("{}={}", kv.key, kv.value));
+                (p.value(), attributes.collect())
+            })
+            .collect();
+        points.sort();
+        processor.shutdown().expect("shutdown");
+        points
+    };
+    assert_eq!(
+        collect(false),
+        [(7, vec![])],
+        "no failure series while exports succeed"
+    );
+    assert_eq!(
+        collect(true),
+        [(0, vec![]), (7, vec!["error.type=_OTHER".to_owned()])]
+    );
 }
