@@ -4,6 +4,9 @@
 //! which is close enough for telemetry). It is an axum server behind
 //! `otel_tower::HttpServerLayer`, so its SERVER spans join the caller's traces.
 //!
+//! Baggage the caller sent is read back: a `user.tier` entry becomes an attribute of the
+//! chat request's SERVER span, so a trace shows which tier each model call served.
+//!
 //! Failures are injected on purpose: more than [`MAX_EMBEDDING_BATCH`] inputs is a `400`
 //! (as the real API rejects oversized batches), and the first `failing_chats` chat
 //! requests answer `503`, for the retry and circuit-breaker steps of a client.
@@ -131,7 +134,7 @@ pub struct TokenUsage {
 }
 
 /// `POST /v1/chat/completions` request body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatRequest {
     /// Model name.
     pub model: String,
@@ -233,6 +236,10 @@ fn embed(text: &str) -> Vec<f32> {
 }
 
 async fn chat(State(faults): State<Arc<Faults>>, Json(request): Json<ChatRequest>) -> Response {
+    // The caller's baggage arrived with its trace context: the server span shows it.
+    if let Some(tier) = otel_core::baggage::get("user.tier") {
+        otel_core::set_attribute(opentelemetry::KeyValue::new("user.tier", tier));
+    }
     let n = faults.chats.fetch_add(1, Ordering::Relaxed);
     if n < faults.failing_chats {
         return api_error(

@@ -48,7 +48,7 @@ fn the_lambda_exports_linked_spans_metrics_and_logs_to_a_collector() {
             .quiet(true)
             .init()
             .expect("init");
-        text_analysis::install_logging().expect("logging");
+        otel_examples::logging::install().expect("logging");
         let report = text_analysis::run(&api).await.expect("run");
         guard.shutdown().expect("shutdown");
         report

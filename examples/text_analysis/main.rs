@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .default_service_name("text_analysis")
         .deployment_environment(text_analysis::deployment_environment())
         .init()?;
-    text_analysis::install_logging()?;
+    otel_examples::logging::install()?;
 
     let report = text_analysis::run(&api).await?;
     for line in report.lines() {

@@ -70,26 +70,6 @@ pub async fn start_runtime_api() -> std::io::Result<RuntimeApi> {
     Ok(api)
 }
 
-/// Prints this crate's `tracing` events with the current `trace_id`/`span_id` (to
-/// stdout) and forwards them, with the warnings of the libraries, to OpenTelemetry
-/// logs, exported like the spans. Call after `init()`.
-///
-/// # Errors
-///
-/// When another global `tracing` subscriber is already set.
-pub fn install_logging() -> Result<(), tracing_subscriber::util::TryInitError> {
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::layer::{Layer, SubscriberExt};
-    use tracing_subscriber::util::SubscriberInitExt;
-
-    let ours = Targets::new().with_target("otel_examples", LevelFilter::INFO);
-    let exported = ours.clone().with_default(LevelFilter::WARN);
-    tracing_subscriber::registry()
-        .with(otel_core::logs::fmt_layer().with_filter(ours))
-        .with(otel_core::logs::tracing_bridge().with_filter(exported))
-        .try_init()
-}
-
 /// The events [`run`] sends: a standalone analysis called from a traced upstream, a
 /// comparison, and a batch too large for the embeddings API (the failing one).
 pub fn events() -> Vec<Invocation> {
