@@ -134,7 +134,7 @@ pub struct Report {
 }
 
 impl Report {
-    /// One line per invocation, for the terminal.
+    /// One line per invocation, cut to 80 columns for the terminal.
     pub fn lines(&self) -> Vec<String> {
         self.answers
             .iter()
@@ -151,7 +151,7 @@ impl Report {
                         .iter()
                         .map(|r| {
                             format!(
-                                "{} sentences, {} clusters, +{} ={} -{}",
+                                "{} sentences {} clusters +{} ={} -{}",
                                 r["sentences"], r["clusters"], r["positive"], r["neutral"], r["negative"]
                             )
                         })
@@ -165,8 +165,19 @@ impl Report {
                     a.body["errorMessage"].as_str().unwrap_or("?")
                 ),
             })
+            .map(|line| fit(line, 80))
             .collect()
     }
+}
+
+/// `line` cut to `columns` characters, ending in `…` when cut.
+fn fit(line: String, columns: usize) -> String {
+    if line.chars().count() <= columns {
+        return line;
+    }
+    let mut cut: String = line.chars().take(columns - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// Runs the function under the real `lambda_runtime` against `api` for the [`events`],
