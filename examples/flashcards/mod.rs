@@ -38,14 +38,15 @@ pub const MODEL: &str = "gpt-4o-mini";
 pub const FAILING_CHATS: usize = 3;
 
 /// The client's settings: two calls at once, then one per 100 ms; three retries; the
-/// circuit opens after three failures in a row, for 300 ms.
+/// circuit opens after three failures in a row, for a second (long enough that a slow
+/// machine still sees the rejections this example shows).
 pub const RESILIENCE: Resilience = Resilience {
     burst: 2,
     refill: Duration::from_millis(100),
     retries: 3,
     backoff: Duration::from_millis(10),
     breaker_threshold: 3,
-    breaker_cooldown: Duration::from_millis(300),
+    breaker_cooldown: Duration::from_secs(1),
 };
 
 /// The users and their words. Ana's session meets the failing model: her first call
