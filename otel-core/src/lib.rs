@@ -34,6 +34,7 @@ pub mod baggage;
 pub mod cardinality;
 pub mod diagnostics;
 mod error;
+pub mod genai;
 pub mod propagation;
 pub mod redact;
 mod span;

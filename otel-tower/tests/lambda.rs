@@ -2,21 +2,15 @@
 //! 127.0.0.1 (`AWS_LAMBDA_RUNTIME_API`): five invocations (API Gateway with a W3C parent,
 //! SQS, a failing one, a scheduled one with a child span, a panicking one), telemetry
 //! exported by batching processors that only a flush can empty, and the order in which
-//! the emulator saw exports and responses. Its own process: it sets the Lambda variables
-//! and installs global telemetry. Run with `--features lambda`.
-#![cfg(feature = "lambda")]
+//! the emulator (`otel_tower::lambda::emulator`) saw exports and responses. Its own
+//! process: it sets the Lambda variables and installs global telemetry. Run with
+//! `--features lambda-emulator`.
+#![cfg(feature = "lambda-emulator")]
 
-use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use otel_core::opentelemetry::logs::{AnyValue, LogRecord as _, Logger as _, LoggerProvider as _};
 use otel_core::opentelemetry::trace::{SpanId, SpanKind, Status};
@@ -29,6 +23,7 @@ use otel_core::opentelemetry_sdk::metrics::{PeriodicReader, Temporality};
 use otel_core::opentelemetry_sdk::trace::{self as sdk_trace, BatchSpanProcessor, SpanData, SpanExporter};
 use otel_core::opentelemetry_sdk::Resource;
 use otel_core::testing::SpanDataExt;
+use otel_tower::lambda::emulator::{Exchange, Invocation, RuntimeApi};
 use otel_tower::lambda::LambdaLayer;
 use serde_json::{json, Value};
 use tower::ServiceBuilder;
@@ -122,87 +117,6 @@ impl PushMetricExporter for Metrics {
     }
 }
 
-/// The emulated Runtime API: hands out `events` on `next`, records every response.
-#[derive(Clone)]
-struct Emulator {
-    events: Arc<Mutex<VecDeque<(String, Value)>>>,
-    journal: Journal,
-    /// `(request id, "response" or "error", body)`.
-    posts: Arc<Mutex<Vec<(String, String, Value)>>>,
-}
-
-impl Emulator {
-    async fn handle(self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-        let path = req.uri().path().to_owned();
-        if path == "/2018-06-01/runtime/invocation/next" {
-            let next = self.events.lock().expect("events").pop_front();
-            let Some((id, payload)) = next else {
-                // No more events: hold the long poll, as Lambda does between invocations.
-                std::future::pending::<()>().await;
-                unreachable!("pending never resolves");
-            };
-            self.journal.push(format!("next {id}"));
-            let deadline =
-                SystemTime::now().duration_since(UNIX_EPOCH).expect("clock") + Duration::from_secs(60);
-            let response = Response::builder()
-                .header("lambda-runtime-aws-request-id", &id)
-                .header("lambda-runtime-deadline-ms", deadline.as_millis().to_string())
-                .header("lambda-runtime-invoked-function-arn", INVOKED_ARN)
-                .header(
-                    "lambda-runtime-trace-id",
-                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-                )
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from(payload.to_string())))
-                .expect("response");
-            return Ok(response);
-        }
-        let rest = path
-            .strip_prefix("/2018-06-01/runtime/invocation/")
-            .unwrap_or_default();
-        let body = req
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        if let Some((id, kind @ ("response" | "error"))) = rest.split_once('/') {
-            self.journal.push(format!("{kind} {id}"));
-            self.posts
-                .lock()
-                .expect("posts")
-                .push((id.to_owned(), kind.to_owned(), body));
-        } else {
-            self.journal.push(format!("unexpected {path}"));
-        }
-        Ok(Response::builder()
-            .status(202)
-            .body(Full::new(Bytes::new()))
-            .expect("response"))
-    }
-}
-
-async fn serve(emulator: Emulator) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let emulator = emulator.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| emulator.clone().handle(req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 /// The handler's own error type: `error.type` names it.
 #[derive(Debug)]
 struct HandlerError(String);
@@ -239,10 +153,10 @@ async fn handler(event: LambdaEvent<Value>, logger: sdk_logs::SdkLogger) -> Resu
     Ok(json!({"handled": id}))
 }
 
-fn events() -> Vec<(String, Value)> {
-    vec![
+fn events() -> Vec<Invocation> {
+    let events: [(&str, Value); 5] = [
         (
-            "req-1-apigw".into(),
+            "req-1-apigw",
             json!({
                 "resource": "/pets/{petId}",
                 "path": "/pets/10",
@@ -257,26 +171,31 @@ fn events() -> Vec<(String, Value)> {
             }),
         ),
         (
-            "req-2-sqs".into(),
+            "req-2-sqs",
             json!({"Records": [{"eventSource": "aws:sqs", "body": "hello"}]}),
         ),
-        ("req-3-fail".into(), json!({"fail": true})),
+        ("req-3-fail", json!({"fail": true})),
         (
-            "req-4-timer".into(),
+            "req-4-timer",
             json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
         ),
-        ("req-5-panic".into(), json!({"panic": true})),
-    ]
+        ("req-5-panic", json!({"panic": true})),
+    ];
+    events
+        .into_iter()
+        .map(|(id, payload)| {
+            Invocation::new(id, payload)
+                .with_invoked_arn(INVOKED_ARN)
+                .with_xray_trace_header(
+                    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+                )
+        })
+        .collect()
 }
 
 #[test]
 fn one_flushed_span_per_invocation_under_the_real_runtime() {
     let journal = Journal::default();
-    let emulator = Emulator {
-        events: Arc::new(Mutex::new(events().into())),
-        journal: journal.clone(),
-        posts: Arc::default(),
-    };
     let spans = Arc::new(Mutex::new(Vec::new()));
     let resource = Arc::new(Mutex::new(None));
 
@@ -286,7 +205,16 @@ fn one_flushed_span_per_invocation_under_the_real_runtime() {
         .enable_all()
         .build()
         .expect("runtime");
-    let addr = runtime.block_on(serve(emulator.clone()));
+    let emulator = runtime.block_on(RuntimeApi::start()).expect("emulator");
+    let observed = journal.clone();
+    emulator.observe(move |exchange| match exchange {
+        Exchange::HandedOut(id) => observed.push(format!("next {id}")),
+        Exchange::Answered(answer) => observed.push(format!("{} {}", answer.outcome, answer.request_id)),
+    });
+    for event in events() {
+        emulator.push(event);
+    }
+    let addr = emulator.addr();
     for (name, value) in [
         ("AWS_LAMBDA_RUNTIME_API", addr.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION.to_owned()),
@@ -346,16 +274,15 @@ fn one_flushed_span_per_invocation_under_the_real_runtime() {
     let lambda = runtime.spawn(lambda_runtime::run(service));
 
     // Bounded wait for the five responses; then the runtime (and the function) is dropped.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    runtime.block_on(async {
-        while emulator.posts.lock().expect("posts").len() < 5 && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
+    let posts = runtime.block_on(emulator.wait_for_answers(5, Duration::from_secs(60)));
     lambda.abort();
+    drop(emulator);
     drop(runtime);
     let entries = journal.entries();
-    let posts = emulator.posts.lock().expect("posts").clone();
+    let posts: Vec<(String, String, Value)> = posts
+        .into_iter()
+        .map(|a| (a.request_id, a.outcome.to_string(), a.body))
+        .collect();
     assert_eq!(posts.len(), 5, "responses: {posts:?}\njournal: {entries:#?}");
 
     // The key property: each invocation's span, log record and metrics were exported

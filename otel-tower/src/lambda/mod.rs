@@ -93,8 +93,12 @@
 //! Collector Lambda extension (a layer listening on `localhost:4318`), point
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` at it: the flush then only waits for the hand-off to the
 //! extension. `cargo lambda watch` runs the function locally against an emulated Runtime
-//! API, with the same layer.
+//! API, with the same layer; so does `emulator::RuntimeApi` (feature `lambda-emulator`)
+//! inside a test or an example, with no extra tool.
 
+#[cfg(feature = "lambda-emulator")]
+#[cfg_attr(docsrs, doc(cfg(feature = "lambda-emulator")))]
+pub mod emulator;
 mod event;
 mod flush;
 mod future;
