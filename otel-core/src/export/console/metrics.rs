@@ -1,4 +1,5 @@
-//! Metrics as compact lines: one header per metric, one line per data point.
+//! Metrics as compact lines: one header per metric, one line per data point, wrapped
+//! to 80 terminal columns.
 
 use std::fmt;
 use std::io::Write;
@@ -11,9 +12,19 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, Re
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
+use unicode_width::UnicodeWidthStr;
+
 use super::{clean, fmt_f64, fmt_key, fmt_value, paint, service_name, Output, OutputConfig, Style};
 
 const ATTRIBUTE_VALUE_CHARS: usize = 48;
+/// Lines fit a default terminal; a data point too wide for one continues below.
+const MAX_LINE_COLUMNS: usize = 80;
+const POINT_INDENT: usize = 4;
+const CONTINUATION_INDENT: usize = 6;
+/// Metrics the SDK reports about itself (its span processor's queue, for instance):
+/// noise in a developer's terminal, and `telemetry_status()` already tells the
+/// pipeline's health.
+const SDK_INTERNAL_PREFIX: &str = "otel.sdk.";
 
 /// Builder for [`ConsoleMetricExporter`].
 ///
@@ -86,12 +97,16 @@ impl ConsoleMetricExporterBuilder {
 /// ```text
 /// metrics · users-api
 ///   http.server.request.duration [s] histogram
-///     {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+///     {http.request.method=GET, http.route=/users/{id}}
+///       count=3 sum=0.36 min=0.1 max=0.14
 ///   jobs.processed counter
 ///     {queue=high} 5
 /// ```
 ///
-/// Collections without any data point print nothing, so an idle service stays quiet.
+/// Lines fit 80 columns: a data point with many attributes continues on the lines
+/// below. The SDK's own `otel.sdk.*` metrics are left out (`telemetry_status()`
+/// reports the pipeline's health). Collections without any data point print nothing,
+/// so an idle service stays quiet.
 ///
 /// ```
 /// use opentelemetry::metrics::MeterProvider as _;
@@ -191,14 +206,66 @@ impl PointValue for i64 {
     }
 }
 
-/// `{k=v, k2=v2}`, keys sorted so a point's line does not depend on recording order.
-fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
+/// `{k=v, k2=v2}` as its pieces (`{k=v,`, `k2=v2}`), so a long list can wrap between
+/// attributes; keys sorted so a point's line does not depend on recording order.
+fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Vec<String> {
     let mut pairs: Vec<(String, String)> = attributes
         .map(|kv| (fmt_key(&kv.key), fmt_value(&kv.value, ATTRIBUTE_VALUE_CHARS)))
         .collect();
     pairs.sort();
-    let inner: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", inner.join(", "))
+    let last = pairs.len().saturating_sub(1);
+    let mut pieces: Vec<String> = pairs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (k, v))| format!("{k}={v}{}", if i == last { "" } else { "," }))
+        .collect();
+    match pieces.first_mut() {
+        Some(first) => first.insert(0, '{'),
+        None => pieces.push("{".to_owned()),
+    }
+    if let Some(last) = pieces.last_mut() {
+        last.push('}');
+    }
+    pieces
+}
+
+/// Appends one data point: its attribute pieces (dim) and its value, words one space
+/// apart, wrapped at [`MAX_LINE_COLUMNS`] with continuation lines indented deeper.
+fn render_point(out: &mut String, color: bool, attributes: &[String], value: &str) {
+    let words = attributes
+        .iter()
+        .map(|piece| (Some(Style::Dim), piece.as_str()))
+        .chain(std::iter::once((None, value)));
+    out.push_str(&" ".repeat(POINT_INDENT));
+    let mut column = POINT_INDENT;
+    let mut line_start = true;
+    for (style, word) in words {
+        let width = word.width();
+        if !line_start && column + 1 + width > MAX_LINE_COLUMNS {
+            out.push('\n');
+            out.push_str(&" ".repeat(CONTINUATION_INDENT));
+            column = CONTINUATION_INDENT;
+            line_start = true;
+        }
+        if !line_start {
+            out.push(' ');
+            column += 1;
+        }
+        // A single word wider than a whole line is cut rather than overflowing it.
+        let room = MAX_LINE_COLUMNS.saturating_sub(column);
+        let word = if width > room {
+            clean(word, room, false)
+        } else {
+            word.to_owned()
+        };
+        column += word.width();
+        match style {
+            Some(style) => paint(out, color, style, &word),
+            None => out.push_str(&word),
+        }
+        line_start = false;
+    }
+    out.push('\n');
 }
 
 fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>) -> String {
@@ -212,8 +279,8 @@ fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>) ->
     text
 }
 
-/// The metric's kind label and its points as `(attributes, value)`.
-fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, String)>) {
+/// The metric's kind label and its points as `(attribute pieces, value)`.
+fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(Vec<String>, String)>) {
     match data {
         MetricData::Gauge(gauge) => (
             "gauge",
@@ -265,6 +332,9 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, St
 }
 
 fn render_metric(out: &mut String, metric: &Metric, color: bool) {
+    if metric.name().starts_with(SDK_INTERNAL_PREFIX) {
+        return;
+    }
     let (kind, mut points) = match metric.data() {
         AggregatedMetrics::F64(data) => points(data),
         AggregatedMetrics::U64(data) => points(data),
@@ -286,11 +356,7 @@ fn render_metric(out: &mut String, metric: &Metric, color: bool) {
     paint(out, color, Style::Dim, &details);
     out.push('\n');
     for (attributes, value) in points {
-        out.push_str("    ");
-        paint(out, color, Style::Dim, &attributes);
-        out.push(' ');
-        out.push_str(&value);
-        out.push('\n');
+        render_point(out, color, &attributes, &value);
     }
 }
 
@@ -371,7 +437,8 @@ mod tests {
         let expected = "\
 metrics · users-api
   http.server.request.duration [s] histogram
-    {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+    {http.request.method=GET, http.route=/users/{id}}
+      count=3 sum=0.36 min=0.1 max=0.14
   jobs.in_flight updowncounter
     {} -1
   jobs.processed [{job}] counter
@@ -388,6 +455,64 @@ metrics · users-api
         provider.force_flush().unwrap();
         assert!(buf.text().contains("    {queue=high} 5\n    {queue=low} 2\n"));
         provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn wide_points_wrap_at_80_columns_and_sdk_metrics_are_left_out() {
+        let buf = SharedBuf::default();
+        let provider = provider(
+            ConsoleMetricExporter::builder()
+                .with_writer(buf.clone())
+                .with_color(false)
+                .build(),
+        );
+        let meter = provider.meter("test");
+        meter
+            .u64_counter("otel.sdk.processor.span.processed")
+            .build()
+            .add(
+                7,
+                &[KeyValue::new("otel.component.type", "batching_span_processor")],
+            );
+        meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .build()
+            .record(
+                0.25,
+                &[
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new("http.response.status_code", 200),
+                    KeyValue::new("http.route", "/orders/{id}"),
+                    KeyValue::new("network.protocol.version", "1.1"),
+                    KeyValue::new("url.scheme", "http"),
+                ],
+            );
+        provider.force_flush().unwrap();
+
+        let expected = "\
+metrics · users-api
+  http.server.request.duration [s] histogram
+    {http.request.method=GET, http.response.status_code=200,
+      http.route=/orders/{id}, network.protocol.version=1.1, url.scheme=http}
+      count=1 sum=0.25 min=0.25 max=0.25
+";
+        assert_eq!(buf.text(), expected, "actual:\n{}", buf.text());
+        for line in buf.text().lines() {
+            assert!(line.width() <= MAX_LINE_COLUMNS, "{line}");
+        }
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_word_wider_than_a_line_is_cut() {
+        let mut out = String::new();
+        render_point(&mut out, false, &["{k=".to_owned() + &"v".repeat(120) + "}"], "1");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 2, "{out}");
+        assert_eq!(lines[0].width(), MAX_LINE_COLUMNS, "{out}");
+        assert!(lines[0].ends_with('…'), "{out}");
+        assert_eq!(lines[1], "      1");
     }
 
     #[test]
