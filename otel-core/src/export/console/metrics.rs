@@ -14,7 +14,9 @@ use opentelemetry_sdk::metrics::Temporality;
 
 use unicode_width::UnicodeWidthStr;
 
-use super::{clean, fmt_f64, fmt_key, fmt_value, paint, service_name, Output, OutputConfig, Style};
+use super::{
+    clean, fmt_duration, fmt_f64, fmt_key, fmt_value, paint, service_name, Output, OutputConfig, Style,
+};
 
 const ATTRIBUTE_VALUE_CHARS: usize = 48;
 /// Lines fit a default terminal; a data point too wide for one continues below.
@@ -98,12 +100,12 @@ impl ConsoleMetricExporterBuilder {
 /// metrics · users-api
 ///   http.server.request.duration [s] histogram
 ///     {http.request.method=GET, http.route=/users/{id}}
-///       count=3 sum=0.36 min=0.1 max=0.14
+///       count=3 sum=360 ms min=100 ms max=140 ms
 ///   jobs.processed counter
 ///     {queue=high} 5
 /// ```
 ///
-/// Lines fit 80 columns: a data point with many attributes continues on the lines
+/// Histograms in seconds show durations (`360 ms`). Lines fit 80 columns: a data point with many attributes continues on the lines
 /// below. The SDK's own `otel.sdk.*` metrics are left out (`telemetry_status()`
 /// reports the pipeline's health). Collections without any data point print nothing,
 /// so an idle service stays quiet.
@@ -268,19 +270,38 @@ fn render_point(out: &mut String, color: bool, attributes: &[String], value: &st
     out.push('\n');
 }
 
-fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>) -> String {
-    let mut text = format!("count={count} sum={}", sum.show());
+/// A value in seconds as a duration (`457 µs`, `1.20 s`), the way people read latency;
+/// what no duration can hold (negative, not finite) stays a number.
+fn seconds<T: PointValue>(value: T) -> String {
+    let text = value.show();
+    match text
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+    {
+        Some(duration) => fmt_duration(duration),
+        None => text,
+    }
+}
+
+fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>, in_seconds: bool) -> String {
+    let show = |v: T| if in_seconds { seconds(v) } else { v.show() };
+    let mut text = format!("count={count} sum={}", show(sum));
     if let Some(min) = min {
-        text.push_str(&format!(" min={}", min.show()));
+        text.push_str(&format!(" min={}", show(min)));
     }
     if let Some(max) = max {
-        text.push_str(&format!(" max={}", max.show()));
+        text.push_str(&format!(" max={}", show(max)));
     }
     text
 }
 
-/// The metric's kind label and its points as `(attribute pieces, value)`.
-fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(Vec<String>, String)>) {
+/// The metric's kind label and its points as `(attribute pieces, value)`; histograms
+/// `in_seconds` show durations.
+fn points<T: PointValue>(
+    data: &MetricData<T>,
+    in_seconds: bool,
+) -> (&'static str, Vec<(Vec<String>, String)>) {
     match data {
         MetricData::Gauge(gauge) => (
             "gauge",
@@ -306,7 +327,7 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(Vec<String
                 .map(|p| {
                     (
                         fmt_attributes(p.attributes()),
-                        summary(p.count(), p.sum(), p.min(), p.max()),
+                        summary(p.count(), p.sum(), p.min(), p.max(), in_seconds),
                     )
                 })
                 .collect(),
@@ -323,6 +344,7 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(Vec<String
                             p.sum(),
                             p.min(),
                             p.max(),
+                            in_seconds,
                         ),
                     )
                 })
@@ -335,10 +357,11 @@ fn render_metric(out: &mut String, metric: &Metric, color: bool) {
     if metric.name().starts_with(SDK_INTERNAL_PREFIX) {
         return;
     }
+    let in_seconds = metric.unit() == "s";
     let (kind, mut points) = match metric.data() {
-        AggregatedMetrics::F64(data) => points(data),
-        AggregatedMetrics::U64(data) => points(data),
-        AggregatedMetrics::I64(data) => points(data),
+        AggregatedMetrics::F64(data) => points(data, in_seconds),
+        AggregatedMetrics::U64(data) => points(data, in_seconds),
+        AggregatedMetrics::I64(data) => points(data, in_seconds),
     };
     if points.is_empty() {
         return;
@@ -438,7 +461,7 @@ mod tests {
 metrics · users-api
   http.server.request.duration [s] histogram
     {http.request.method=GET, http.route=/users/{id}}
-      count=3 sum=0.36 min=0.1 max=0.14
+      count=3 sum=360 ms min=100 ms max=140 ms
   jobs.in_flight updowncounter
     {} -1
   jobs.processed [{job}] counter
@@ -495,7 +518,7 @@ metrics · users-api
   http.server.request.duration [s] histogram
     {http.request.method=GET, http.response.status_code=200,
       http.route=/orders/{id}, network.protocol.version=1.1, url.scheme=http}
-      count=1 sum=0.25 min=0.25 max=0.25
+      count=1 sum=250 ms min=250 ms max=250 ms
 ";
         assert_eq!(buf.text(), expected, "actual:\n{}", buf.text());
         for line in buf.text().lines() {
