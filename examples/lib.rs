@@ -4,3 +4,6 @@
 
 #[path = "quickstart/mod.rs"]
 pub mod quickstart;
+
+#[path = "search_backend/mod.rs"]
+pub mod search_backend;

@@ -6,11 +6,12 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
+use unicode_width::UnicodeWidthChar;
 
 use unicode_width::UnicodeWidthStr;
 
@@ -208,18 +209,30 @@ impl PointValue for i64 {
     }
 }
 
-/// `{k=v, k2=v2}` as its pieces (`{k=v,`, `k2=v2}`), so a long list can wrap between
-/// attributes; keys sorted so a point's line does not depend on recording order.
-fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Vec<String> {
-    let mut pairs: Vec<(String, String)> = attributes
-        .map(|kv| (fmt_key(&kv.key), fmt_value(&kv.value, ATTRIBUTE_VALUE_CHARS)))
+/// A point's attributes as printed, `{k=v, k2=v2}` in pieces (`{k=v,`, `k2=v2}`) so a
+/// long list can wrap between attributes, ordered by their full values (not the
+/// shortened ones) so points sort the same however their values are cut.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct PointAttributes {
+    order: Vec<(String, String)>,
+    pieces: Vec<String>,
+}
+
+/// Keys sorted so a point's line does not depend on recording order.
+fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> PointAttributes {
+    let mut pairs: Vec<(&KeyValue, String, String)> = attributes
+        .map(|kv| (kv, fmt_key(&kv.key), fmt_point_value(&kv.value)))
         .collect();
-    pairs.sort();
+    pairs.sort_by(|a, b| a.1.cmp(&b.1));
+    let order = pairs
+        .iter()
+        .map(|(kv, key, _)| (key.clone(), kv.value.to_string()))
+        .collect();
     let last = pairs.len().saturating_sub(1);
     let mut pieces: Vec<String> = pairs
         .into_iter()
         .enumerate()
-        .map(|(i, (k, v))| format!("{k}={v}{}", if i == last { "" } else { "," }))
+        .map(|(i, (_, k, v))| format!("{k}={v}{}", if i == last { "" } else { "," }))
         .collect();
     match pieces.first_mut() {
         Some(first) => first.insert(0, '{'),
@@ -228,7 +241,32 @@ fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Vec<Str
     if let Some(last) = pieces.last_mut() {
         last.push('}');
     }
-    pieces
+    PointAttributes { order, pieces }
+}
+
+/// An attribute value of a data point. A long code path (`code.function.name`) is cut
+/// at its start rather than its end, so the points of two functions of one module do
+/// not both read `my_crate::module::…`.
+fn fmt_point_value(value: &Value) -> String {
+    if let Value::String(s) = value {
+        let text = s.as_str();
+        if text.contains("::") && !text.contains(char::is_whitespace) && text.width() > ATTRIBUTE_VALUE_CHARS
+        {
+            let mut tail: Vec<char> = Vec::new();
+            let mut columns = 1; // the leading `…`
+            for c in text.chars().rev() {
+                let width = c.width().unwrap_or(0);
+                if columns + width > ATTRIBUTE_VALUE_CHARS {
+                    break;
+                }
+                columns += width;
+                tail.push(c);
+            }
+            let tail: String = tail.into_iter().rev().collect();
+            return clean(&format!("…{tail}"), ATTRIBUTE_VALUE_CHARS, false);
+        }
+    }
+    fmt_value(value, ATTRIBUTE_VALUE_CHARS)
 }
 
 /// Appends one data point: its attribute pieces (dim) and its value, words one space
@@ -296,12 +334,12 @@ fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>, in
     text
 }
 
-/// The metric's kind label and its points as `(attribute pieces, value)`; histograms
+/// The metric's kind label and its points as `(attributes, value)`; histograms
 /// `in_seconds` show durations.
 fn points<T: PointValue>(
     data: &MetricData<T>,
     in_seconds: bool,
-) -> (&'static str, Vec<(Vec<String>, String)>) {
+) -> (&'static str, Vec<(PointAttributes, String)>) {
     match data {
         MetricData::Gauge(gauge) => (
             "gauge",
@@ -379,7 +417,7 @@ fn render_metric(out: &mut String, metric: &Metric, color: bool) {
     paint(out, color, Style::Dim, &details);
     out.push('\n');
     for (attributes, value) in points {
-        render_point(out, color, &attributes, &value);
+        render_point(out, color, &attributes.pieces, &value);
     }
 }
 
@@ -525,6 +563,20 @@ metrics · users-api
             assert!(line.width() <= MAX_LINE_COLUMNS, "{line}");
         }
         provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn long_code_paths_keep_their_end() {
+        let path = Value::from("otel_examples::search_backend::pipeline::Pipeline::cache_check");
+        let shown = fmt_point_value(&path);
+        assert_eq!(shown, "…search_backend::pipeline::Pipeline::cache_check");
+        assert!(shown.width() <= ATTRIBUTE_VALUE_CHARS);
+        let prose = fmt_point_value(&Value::from("a::b ".repeat(20)));
+        assert!(
+            prose.starts_with("\"a::b") && prose.contains('…'),
+            "text with spaces is cut at its end"
+        );
+        assert_eq!(fmt_point_value(&Value::from("short::path")), "short::path");
     }
 
     #[test]
