@@ -16,12 +16,12 @@ async fn main() -> Result<(), BoxError> {
     let report = search_backend::run().await?;
     for exchange in &report.exchanges {
         let outcome = match &exchange.response {
-            Some(r) if r.cached => format!("{} sources, from the cache", r.sources.len()),
+            Some(r) if r.cached => "from the cache".to_owned(),
             Some(r) => format!("{} sources, {} media", r.sources.len(), r.media.len()),
             None => "no answer".to_owned(),
         };
         println!(
-            "{}  {:<10}  {:<44}  {outcome}",
+            "{}  {:<10}  {:<40}  {outcome}",
             exchange.status,
             exchange.token,
             exchange.query.trim()
