@@ -26,6 +26,15 @@ pub struct SearchParams {
     pub q: String,
 }
 
+/// Body of a failed search.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+    /// The request's trace, to find it in the tracing backend (absent when unsampled).
+    pub trace_id: Option<String>,
+}
+
 /// Body of `/health`.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Health {
@@ -44,7 +53,14 @@ impl IntoResponse for SearchError {
             SearchError::Api(_) => StatusCode::BAD_GATEWAY,
             SearchError::Db(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        (status, Json(json!({ "error": self.to_string() }))).into_response()
+        // The trace id lets a user's support request lead straight to the trace (the
+        // SERVER span is current here, as the handler returns).
+        let trace_id = otel_core::current_trace_id();
+        (
+            status,
+            Json(json!({ "error": self.to_string(), "trace_id": trace_id })),
+        )
+            .into_response()
     }
 }
 

@@ -15,15 +15,20 @@ async fn main() -> Result<(), BoxError> {
 
     let report = search_backend::run().await?;
     for exchange in &report.exchanges {
-        let outcome = match &exchange.response {
-            Some(r) if r.cached => "from the cache".to_owned(),
-            Some(r) => format!("{} sources, {} media", r.sources.len(), r.media.len()),
-            None => "no answer".to_owned(),
+        let outcome = match (&exchange.response, &exchange.error) {
+            (Some(r), _) if r.cached => "from the cache".to_owned(),
+            (Some(r), _) => format!("{} sources, {} media", r.sources.len(), r.media.len()),
+            // The trace id from the error body: what a user would quote to support.
+            (None, Some(e)) => format!(
+                "trace {}",
+                e.trace_id.as_deref().unwrap_or("-").get(..8).unwrap_or("-")
+            ),
+            (None, None) => "no answer".to_owned(),
         };
+        let user = exchange.token.trim_start_matches("tok-");
         println!(
-            "{}  {:<10}  {:<40}  {outcome}",
+            "{}  {user:<6}  {outcome:<18}  {}",
             exchange.status,
-            exchange.token,
             exchange.query.trim()
         );
     }

@@ -27,7 +27,7 @@ use otel_tower::client::UrlTemplate;
 use otel_tower::HttpClientMiddleware;
 
 use self::apis::Apis;
-use self::app::Health;
+use self::app::{ErrorBody, Health};
 use self::pipeline::{Pipeline, SearchResponse};
 use self::store::Store;
 
@@ -70,6 +70,8 @@ pub struct Exchange {
     pub status: u16,
     /// The answer, when there was one.
     pub response: Option<SearchResponse>,
+    /// The error and its trace id, when the search failed.
+    pub error: Option<ErrorBody>,
 }
 
 /// What [`run`] did.
@@ -113,16 +115,17 @@ pub async fn run() -> Result<Report, BoxError> {
             .send()
             .await?;
         let status = response.status().as_u16();
-        let response = if response.status().is_success() {
-            Some(response.json::<SearchResponse>().await?)
+        let (response, error) = if response.status().is_success() {
+            (Some(response.json::<SearchResponse>().await?), None)
         } else {
-            None
+            (None, Some(response.json::<ErrorBody>().await?))
         };
         exchanges.push(Exchange {
             token,
             query,
             status,
             response,
+            error,
         });
     }
     // Export what has ended so far, so that /health counts it.

@@ -187,6 +187,13 @@ async fn every_step_and_hop_of_a_search_is_traced() {
     // span are errors, and the pipeline stops there.
     let client = trace.search("outage");
     assert!(matches!(client.status, Status::Error { .. }));
+    let error = report.exchanges[3].error.as_ref().expect("an error body");
+    let trace_id = client.span_context.trace_id().to_string();
+    assert_eq!(
+        error.trace_id.as_deref(),
+        Some(trace_id.as_str()),
+        "the body names the trace"
+    );
     let server = trace.child(client, "GET /search");
     assert!(
         matches!(server.status, Status::Error { .. }),
