@@ -1,5 +1,6 @@
-//! Runnable examples live beside this file: each seed system is a module here (its
-//! code) and an example target (`NAME/main.rs`, a thin `main`).
+//! Runnable examples: the quick start and the seed systems rebuilt. Each program's code
+//! lives in a module here (`NAME/mod.rs`), so the integration tests in `tests/` run the
+//! very code that `cargo run --example NAME` runs (`NAME/main.rs`, a thin `main`).
 
 #[path = "flashcards/mod.rs"]
 pub mod flashcards;
@@ -7,5 +8,9 @@ pub mod local_ai;
 pub mod logging;
 #[path = "microservices/mod.rs"]
 pub mod microservices;
+#[path = "quickstart/mod.rs"]
+pub mod quickstart;
+#[path = "search_backend/mod.rs"]
+pub mod search_backend;
 #[path = "text_analysis/mod.rs"]
 pub mod text_analysis;

@@ -32,6 +32,7 @@
 // hand-written spans) needs, and nothing that exports. It never refers to the pipeline.
 pub mod baggage;
 pub mod cardinality;
+pub mod context_attributes;
 pub mod diagnostics;
 mod error;
 pub mod genai;

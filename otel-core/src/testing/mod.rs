@@ -71,6 +71,7 @@ pub(crate) fn harness() -> &'static Harness {
         let logs = LogRecorder::default();
         let reader = Arc::new(ManualReader::builder().build());
         let tracer_provider = SdkTracerProvider::builder()
+            .with_span_processor(crate::context_attributes::ContextAttributesProcessor)
             .with_span_processor(spans.processor())
             .build();
         let meter_provider = SdkMeterProvider::builder()

@@ -1,19 +1,22 @@
-//! Metrics as compact lines: one header per metric, one line per data point.
+//! Metrics as compact lines: one header per metric, one line per data point, wrapped
+//! to 80 terminal columns.
 
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use opentelemetry::KeyValue;
+use super::point::{fmt_attributes, render_point, summary, PointAttributes, PointValue};
+use super::{clean, paint, service_name, Output, OutputConfig, Style};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
-use super::{clean, fmt_f64, fmt_key, fmt_value, paint, service_name, Output, OutputConfig, Style};
-
-const ATTRIBUTE_VALUE_CHARS: usize = 48;
+/// Metrics the SDK reports about itself (its span processor's queue, for instance):
+/// noise in a developer's terminal, and `telemetry_status()` already tells the
+/// pipeline's health.
+const SDK_INTERNAL_PREFIX: &str = "otel.sdk.";
 
 /// Builder for [`ConsoleMetricExporter`].
 ///
@@ -86,12 +89,16 @@ impl ConsoleMetricExporterBuilder {
 /// ```text
 /// metrics · users-api
 ///   http.server.request.duration [s] histogram
-///     {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+///     {http.request.method=GET, http.route=/users/{id}}
+///       count=3 sum=360 ms min=100 ms max=140 ms
 ///   jobs.processed counter
 ///     {queue=high} 5
 /// ```
 ///
-/// Collections without any data point print nothing, so an idle service stays quiet.
+/// Histograms in seconds show durations (`360 ms`). Lines fit 80 columns: a data point with many attributes continues on the lines
+/// below. The SDK's own `otel.sdk.*` metrics are left out (`telemetry_status()`
+/// reports the pipeline's health). Collections without any data point print nothing,
+/// so an idle service stays quiet.
 ///
 /// ```
 /// use opentelemetry::metrics::MeterProvider as _;
@@ -168,52 +175,12 @@ impl PushMetricExporter for ConsoleMetricExporter {
     }
 }
 
-/// Numbers as printed: floats without float noise.
-trait PointValue: Copy {
-    fn show(self) -> String;
-}
-
-impl PointValue for f64 {
-    fn show(self) -> String {
-        fmt_f64(self)
-    }
-}
-
-impl PointValue for u64 {
-    fn show(self) -> String {
-        self.to_string()
-    }
-}
-
-impl PointValue for i64 {
-    fn show(self) -> String {
-        self.to_string()
-    }
-}
-
-/// `{k=v, k2=v2}`, keys sorted so a point's line does not depend on recording order.
-fn fmt_attributes<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> String {
-    let mut pairs: Vec<(String, String)> = attributes
-        .map(|kv| (fmt_key(&kv.key), fmt_value(&kv.value, ATTRIBUTE_VALUE_CHARS)))
-        .collect();
-    pairs.sort();
-    let inner: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{{{}}}", inner.join(", "))
-}
-
-fn summary<T: PointValue>(count: u64, sum: T, min: Option<T>, max: Option<T>) -> String {
-    let mut text = format!("count={count} sum={}", sum.show());
-    if let Some(min) = min {
-        text.push_str(&format!(" min={}", min.show()));
-    }
-    if let Some(max) = max {
-        text.push_str(&format!(" max={}", max.show()));
-    }
-    text
-}
-
-/// The metric's kind label and its points as `(attributes, value)`.
-fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, String)>) {
+/// The metric's kind label and its points as `(attributes, value)`; histograms
+/// `in_seconds` show durations.
+fn points<T: PointValue>(
+    data: &MetricData<T>,
+    in_seconds: bool,
+) -> (&'static str, Vec<(PointAttributes, String)>) {
     match data {
         MetricData::Gauge(gauge) => (
             "gauge",
@@ -239,7 +206,7 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, St
                 .map(|p| {
                     (
                         fmt_attributes(p.attributes()),
-                        summary(p.count(), p.sum(), p.min(), p.max()),
+                        summary(p.count(), p.sum(), p.min(), p.max(), in_seconds),
                     )
                 })
                 .collect(),
@@ -256,6 +223,7 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, St
                             p.sum(),
                             p.min(),
                             p.max(),
+                            in_seconds,
                         ),
                     )
                 })
@@ -265,10 +233,14 @@ fn points<T: PointValue>(data: &MetricData<T>) -> (&'static str, Vec<(String, St
 }
 
 fn render_metric(out: &mut String, metric: &Metric, color: bool) {
+    if metric.name().starts_with(SDK_INTERNAL_PREFIX) {
+        return;
+    }
+    let in_seconds = metric.unit() == "s";
     let (kind, mut points) = match metric.data() {
-        AggregatedMetrics::F64(data) => points(data),
-        AggregatedMetrics::U64(data) => points(data),
-        AggregatedMetrics::I64(data) => points(data),
+        AggregatedMetrics::F64(data) => points(data, in_seconds),
+        AggregatedMetrics::U64(data) => points(data, in_seconds),
+        AggregatedMetrics::I64(data) => points(data, in_seconds),
     };
     if points.is_empty() {
         return;
@@ -286,11 +258,7 @@ fn render_metric(out: &mut String, metric: &Metric, color: bool) {
     paint(out, color, Style::Dim, &details);
     out.push('\n');
     for (attributes, value) in points {
-        out.push_str("    ");
-        paint(out, color, Style::Dim, &attributes);
-        out.push(' ');
-        out.push_str(&value);
-        out.push('\n');
+        render_point(out, color, &attributes.pieces, &value);
     }
 }
 
@@ -320,11 +288,14 @@ fn render_metrics(metrics: &ResourceMetrics, color: bool) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::point::MAX_LINE_COLUMNS;
     use super::super::test_support::{BrokenPipe, SharedBuf};
     use super::*;
     use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry::KeyValue;
     use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
     use opentelemetry_sdk::Resource;
+    use unicode_width::UnicodeWidthStr;
 
     fn provider(exporter: ConsoleMetricExporter) -> SdkMeterProvider {
         SdkMeterProvider::builder()
@@ -371,7 +342,8 @@ mod tests {
         let expected = "\
 metrics · users-api
   http.server.request.duration [s] histogram
-    {http.request.method=GET, http.route=/users/{id}} count=3 sum=0.36 min=0.1 max=0.14
+    {http.request.method=GET, http.route=/users/{id}}
+      count=3 sum=360 ms min=100 ms max=140 ms
   jobs.in_flight updowncounter
     {} -1
   jobs.processed [{job}] counter
@@ -387,6 +359,53 @@ metrics · users-api
         jobs.add(1, &[KeyValue::new("queue", "low")]);
         provider.force_flush().unwrap();
         assert!(buf.text().contains("    {queue=high} 5\n    {queue=low} 2\n"));
+        provider.shutdown().unwrap();
+    }
+
+    #[test]
+    fn wide_points_wrap_at_80_columns_and_sdk_metrics_are_left_out() {
+        let buf = SharedBuf::default();
+        let provider = provider(
+            ConsoleMetricExporter::builder()
+                .with_writer(buf.clone())
+                .with_color(false)
+                .build(),
+        );
+        let meter = provider.meter("test");
+        meter
+            .u64_counter("otel.sdk.processor.span.processed")
+            .build()
+            .add(
+                7,
+                &[KeyValue::new("otel.component.type", "batching_span_processor")],
+            );
+        meter
+            .f64_histogram("http.server.request.duration")
+            .with_unit("s")
+            .build()
+            .record(
+                0.25,
+                &[
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new("http.response.status_code", 200),
+                    KeyValue::new("http.route", "/orders/{id}"),
+                    KeyValue::new("network.protocol.version", "1.1"),
+                    KeyValue::new("url.scheme", "http"),
+                ],
+            );
+        provider.force_flush().unwrap();
+
+        let expected = "\
+metrics · users-api
+  http.server.request.duration [s] histogram
+    {http.request.method=GET, http.response.status_code=200,
+      http.route=/orders/{id}, network.protocol.version=1.1, url.scheme=http}
+      count=1 sum=250 ms min=250 ms max=250 ms
+";
+        assert_eq!(buf.text(), expected, "actual:\n{}", buf.text());
+        for line in buf.text().lines() {
+            assert!(line.width() <= MAX_LINE_COLUMNS, "{line}");
+        }
         provider.shutdown().unwrap();
     }
 

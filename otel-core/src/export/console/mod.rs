@@ -34,6 +34,7 @@
 
 mod logs;
 mod metrics;
+mod point;
 mod trace;
 
 pub use logs::{ConsoleLogExporter, ConsoleLogExporterBuilder};

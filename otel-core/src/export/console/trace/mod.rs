@@ -141,14 +141,20 @@ impl ConsoleSpanExporterBuilder {
 /// duration, a bar placed on the trace's timeline, the span kind when not internal, a
 /// `✗` and the status description for errors, and the attributes worth a glance
 /// (HTTP method, route and status, `url.full`, database system and query, RPC method,
-/// `error.type`; every attribute when a span has only a few):
+/// `error.type`; every attribute when a span has only a few). Lines fit 80 columns:
+/// what does not fit after the bar continues on the lines below the span's name, and
+/// the HTTP method and route are not repeated when the span's name shows them:
 ///
 /// ```text
 /// trace 4bf92f3577b34da6a3ce929d0e0e4736 · users-api · 120 ms · 4 spans
-/// GET /users/{id}   120 ms  │████████████████████████████████│  SERVER  http.request.method=GET …
-///   db.query       50.0 ms  │  ██████████████                │  CLIENT  db.system.name=sqlite …
+/// GET /users/{id}   120 ms  │████████████████████████████████│  SERVER
+///     http.response.status_code=500
+///   db.query       50.0 ms  │  ██████████████                │  CLIENT
+///       db.system.name=sqlite
+///       db.query.text="SELECT id, name FROM users WHERE id = ?"
 ///     db.connect   8.00 ms  │   ███                          │  pool.size=4
-///   render         45.0 ms  │                  █████████████ │  ✗ template not found  error.type=…
+///   render         45.0 ms  │                  █████████████ │
+///       ✗ template not found  error.type=TemplateError
 /// ```
 ///
 /// Spans of a trace arrive in several batches, children first, so they are buffered

@@ -1,6 +1,10 @@
 //! Drawing a laid-out waterfall: the trace header, then one line per span with its
 //! name, duration, bar, kind, error marker and the attributes worth a glance, coloured
 //! when the output wants it.
+//!
+//! Lines stay within 80 terminal columns, the width of a default terminal: what does
+//! not fit after the bar moves to continuation lines under the span's name, so an
+//! HTTP span's attributes never wrap in the middle of a word or hide off screen.
 
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
@@ -14,8 +18,12 @@ use super::buffer::{Completeness, FinishedTrace};
 use super::layout::{Row, Waterfall, BAR_WIDTH, DURATION_WIDTH};
 use crate::export::console::{clean, fmt_duration, fmt_key, fmt_value, paint, Style};
 
-/// Cap on a whole line, in terminal columns; the attribute tail is cut to fit.
-const MAX_LINE_COLUMNS: usize = 200;
+/// Cap on a whole line, in terminal columns; the attribute tail is wrapped and cut to fit.
+const MAX_LINE_COLUMNS: usize = 80;
+/// Continuation lines per span at most; the last one ends with `…` when more was left.
+const MAX_CONTINUATION_LINES: usize = 2;
+/// Continuation lines start this much deeper than the span's name.
+const CONTINUATION_INDENT: usize = 4;
 /// Spans with at most this many attributes show all of them, not just the key ones.
 const FEW_ATTRIBUTES: usize = 4;
 const DEFAULT_VALUE_CHARS: usize = 40;
@@ -39,7 +47,7 @@ pub(super) fn render_trace(out: &mut String, trace: &FinishedTrace, service: Opt
     };
     render_header(out, trace, &waterfall, service, color);
     let prefix_width = waterfall.name_width + 2 + DURATION_WIDTH + 2 + BAR_WIDTH + 2;
-    let tail_budget = MAX_LINE_COLUMNS.saturating_sub(prefix_width + 2).max(24);
+    let tail_budget = MAX_LINE_COLUMNS.saturating_sub(prefix_width + 2);
     for row in &waterfall.rows {
         render_row(out, row, tail_budget, color);
     }
@@ -105,16 +113,9 @@ fn render_row(out: &mut String, row: &Row<'_>, tail_budget: usize, color: bool) 
     line.push_str(&" ".repeat(BAR_WIDTH - to));
     line.push('│');
 
-    let mut tail_text = String::new();
-    let mut tail = Tail {
-        out: &mut tail_text,
-        color,
-        budget: tail_budget,
-        started: false,
-        full: false,
-    };
+    let mut segments: Vec<(Option<Style>, String)> = Vec::new();
     if let Some(kind) = kind_label(&span.span_kind) {
-        tail.push(None, kind);
+        segments.push((None, kind.to_owned()));
     }
     if let Some(description) = error {
         let description = clean(description, STATUS_DESCRIPTION_CHARS, true);
@@ -123,18 +124,45 @@ fn render_row(out: &mut String, row: &Row<'_>, tail_budget: usize, color: bool) 
         } else {
             format!("✗ {description}")
         };
-        tail.push(Some(Style::Red), &marker);
+        segments.push((Some(Style::Red), marker));
     }
-    for (kv, width) in shown_attributes(&span.attributes) {
+    for (kv, width) in shown_attributes(&span.name, &span.attributes) {
         let attribute = format!("{}={}", fmt_key(&kv.key), fmt_value(&kv.value, width));
-        tail.push(Some(Style::Dim), &attribute);
+        segments.push((Some(Style::Dim), attribute));
     }
-    if !tail_text.is_empty() {
+
+    // Segments go after the bar while they fit, the rest onto continuation lines.
+    let mut segments = segments.into_iter().peekable();
+    let mut first = Tail::new(color, tail_budget);
+    while let Some((style, text)) = segments.next_if(|(_, text)| first.fits(text)) {
+        first.push(style, &text);
+    }
+    if !first.out.is_empty() {
         line.push_str("  ");
-        line.push_str(&tail_text);
+        line.push_str(&first.out);
     }
     out.push_str(line.trim_end());
     out.push('\n');
+
+    let indent = row.indent + CONTINUATION_INDENT;
+    let budget = MAX_LINE_COLUMNS.saturating_sub(indent);
+    for n in 0..MAX_CONTINUATION_LINES {
+        if segments.peek().is_none() {
+            break;
+        }
+        let last = n + 1 == MAX_CONTINUATION_LINES;
+        let mut tail = Tail::new(color, budget);
+        while let Some((style, text)) = segments.next_if(|(_, text)| !tail.started || tail.fits(text)) {
+            // A segment wider than a whole line is cut; on the last line so is the rest.
+            tail.push_cut(style, &text);
+        }
+        if last && segments.peek().is_some() {
+            tail.push_cut(None, "…");
+        }
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&tail.out);
+        out.push('\n');
+    }
 }
 
 fn kind_label(kind: &SpanKind) -> Option<&'static str> {
@@ -147,12 +175,18 @@ fn kind_label(kind: &SpanKind) -> Option<&'static str> {
     }
 }
 
-/// Key attributes in a fixed order, then the others if the span has only a few.
-fn shown_attributes(attributes: &[KeyValue]) -> Vec<(&KeyValue, usize)> {
+/// Key attributes in a fixed order, then the others if the span has only a few. The
+/// HTTP method and route are left out when the span's name already says them, as the
+/// semantic conventions' `{method} {route}` names do.
+fn shown_attributes<'a>(name: &str, attributes: &'a [KeyValue]) -> Vec<(&'a KeyValue, usize)> {
     let mut shown = Vec::new();
     for (key, width) in KEY_ATTRIBUTES {
         if let Some(kv) = attributes.iter().find(|kv| kv.key.as_str() == key) {
-            shown.push((kv, width));
+            let in_name = (key == HTTP_REQUEST_METHOD || key == HTTP_ROUTE)
+                && name.split(' ').any(|word| word == kv.value.as_str());
+            if !in_name {
+                shown.push((kv, width));
+            }
         }
     }
     if attributes.len() <= FEW_ATTRIBUTES {
@@ -167,42 +201,60 @@ fn shown_attributes(attributes: &[KeyValue]) -> Vec<(&KeyValue, usize)> {
     shown
 }
 
-/// Appends styled segments to a line until its budget of columns is spent, then `…`.
-struct Tail<'a> {
-    out: &'a mut String,
+/// Styled segments of one line, two spaces apart, within a budget of columns.
+struct Tail {
+    out: String,
     color: bool,
     budget: usize,
     started: bool,
-    full: bool,
 }
 
-impl Tail<'_> {
-    fn push(&mut self, style: Option<Style>, text: &str) {
-        if self.full || text.is_empty() {
-            return;
+impl Tail {
+    fn new(color: bool, budget: usize) -> Self {
+        Tail {
+            out: String::new(),
+            color,
+            budget,
+            started: false,
         }
-        let sep = if self.started { 2 } else { 0 };
-        let fits = self.budget >= sep + text.width();
-        let text = if fits {
-            text.to_owned()
+    }
+
+    fn separator(&self) -> usize {
+        if self.started {
+            2
         } else {
-            self.full = true;
-            let room = self.budget.saturating_sub(sep);
-            if room == 0 {
-                return;
-            }
-            // The text is clean already; this only cuts it, with `…`, to the room left.
-            clean(text, room, false)
-        };
+            0
+        }
+    }
+
+    fn fits(&self, text: &str) -> bool {
+        self.budget >= self.separator() + text.width()
+    }
+
+    fn push(&mut self, style: Option<Style>, text: &str) {
         if self.started {
             self.out.push_str("  ");
         }
+        self.budget = self.budget.saturating_sub(self.separator() + text.width());
         self.started = true;
-        self.budget = self.budget.saturating_sub(sep + text.width());
         match style {
-            Some(style) => paint(self.out, self.color, style, &text),
-            None => self.out.push_str(&text),
+            Some(style) => paint(&mut self.out, self.color, style, text),
+            None => self.out.push_str(text),
         }
+    }
+
+    /// Pushes `text`, cut with `…` to the room left (the text is clean already).
+    fn push_cut(&mut self, style: Option<Style>, text: &str) {
+        let room = self.budget.saturating_sub(self.separator());
+        if room == 0 {
+            return;
+        }
+        let text = if text.width() > room {
+            clean(text, room, false)
+        } else {
+            text.to_owned()
+        };
+        self.push(style, &text);
     }
 }
 
@@ -228,10 +280,14 @@ mod tests {
 
         let expected = "\
 trace 4bf92f3577b34da6a3ce929d0e0e4736 · users-api · 120 ms · 4 spans
-GET /users/{id}   120 ms  │████████████████████████████████│  SERVER  http.request.method=GET  http.route=/users/{id}  http.response.status_code=500
-  db.query       50.0 ms  │  ██████████████                │  CLIENT  db.system.name=sqlite  db.query.text=\"SELECT id, name FROM users WHERE id = ?\"
+GET /users/{id}   120 ms  │████████████████████████████████│  SERVER
+    http.response.status_code=500
+  db.query       50.0 ms  │  ██████████████                │  CLIENT
+      db.system.name=sqlite
+      db.query.text=\"SELECT id, name FROM users WHERE id = ?\"
     db.connect   8.00 ms  │   ███                          │  pool.size=4
-  render         45.0 ms  │                  █████████████ │  ✗ template not found  error.type=TemplateError
+  render         45.0 ms  │                  █████████████ │
+      ✗ template not found  error.type=TemplateError
 
 ";
         assert_eq!(buf.text(), expected, "actual:\n{}", buf.text());
@@ -265,8 +321,25 @@ GET /users/{id}   120 ms  │█████████████████
             .map(|i| KeyValue::new(format!("k{i}"), "v".repeat(100)))
             .collect();
         block_on(exporter.export(vec![S::new(1, 0, "root", 0, 1).attrs(attributes).build()])).unwrap();
-        let line = buf.text().lines().nth(1).unwrap().to_owned();
-        assert!(line.width() <= MAX_LINE_COLUMNS, "{line}");
-        assert!(line.ends_with('…'), "{line}");
+        let text = buf.text();
+        let lines: Vec<&str> = text.lines().collect();
+        // Header, span line, at most two continuation lines (the last one cut), blank.
+        assert_eq!(lines.len(), 5, "{text:?}");
+        for line in &lines {
+            assert!(line.width() <= MAX_LINE_COLUMNS, "{line}");
+        }
+        assert!(lines[3].ends_with('…'), "{text}");
+    }
+
+    #[test]
+    fn http_attributes_in_the_name_are_not_repeated() {
+        let attributes = vec![
+            KeyValue::new(HTTP_REQUEST_METHOD, "GET"),
+            KeyValue::new(HTTP_ROUTE, "/users/{id}"),
+        ];
+        let named = shown_attributes("GET /users/{id}", &attributes);
+        assert!(named.is_empty(), "{named:?}");
+        let other = shown_attributes("handler", &attributes);
+        assert_eq!(other.len(), 2, "{other:?}");
     }
 }
