@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
@@ -11,11 +12,12 @@ use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
 
 use super::callsite::{Callsite, Instruments, Meta};
+use super::global::GlobalTracer;
 use super::outcome::Failure;
 use super::value::capped_fmt;
 use super::RETURN_VALUE;
 use crate::span::short_type_name;
-use crate::state::{self, Current};
+use crate::state::{self, Current, Installed};
 
 /// Longest exception message or status description recorded, in bytes.
 const MAX_MESSAGE_LEN: usize = 1024;
@@ -177,8 +179,10 @@ impl<T: IntoLink> IntoLink for Option<T> {
 /// in [`Call::finish`], or in `Drop` when the call panicked or its future was dropped.
 pub struct Call {
     /// The context holding our span; `None` when there is no span worth making current
-    /// (disabled, or unsampled under an unsampled parent).
-    cx: Option<Context>,
+    /// (disabled, or unsampled under an unsampled parent). Taken when the call ends, so
+    /// it is `None` whenever `open` is false; `ManuallyDrop` leaves `Call` without drop
+    /// glue of its own, so dropping an ended or inert call is one inlined flag test.
+    cx: ManuallyDrop<Option<Context>>,
     /// Instruments and start time, when metrics are on.
     metrics: Option<(&'static Instruments, Instant)>,
     /// Not yet finished: `Drop` must end it.
@@ -187,7 +191,7 @@ pub struct Call {
 
 impl Call {
     const INERT: Call = Call {
-        cx: None,
+        cx: ManuallyDrop::new(None),
         metrics: None,
         open: false,
     };
@@ -203,22 +207,38 @@ impl Call {
     {
         match state::current() {
             Current::Disabled => Call::INERT,
-            Current::Installed(installed) => {
-                let (tracer, instruments) = callsite.installed(installed);
-                let metrics = begin_metrics(instruments);
-                if installed.parent_based && under_unsampled_parent() {
-                    // The sampler would drop the span: skip the SDK altogether.
-                    return Call::open(None, metrics);
-                }
-                // A clone rather than `Context::map_current`: that holds the thread's
-                // context cell borrowed, and field expressions, `Debug` impls, samplers
-                // and processors run inside; one of them attaching a context would panic.
-                let parent = Context::current();
-                let cx = begin_span(tracer, callsite.meta(), &parent, Vec::new(), record);
-                Call::open(cx, metrics)
-            }
-            Current::Global => Call::start_global(callsite, StartOptions::new(), record),
+            Current::Installed(installed) => Call::start_installed(callsite, installed, record),
+            Current::Global => Call::start_global(callsite, StartOptions::new, record),
         }
+    }
+
+    // Out of line, like `start_global`: the instrumented function then holds only the
+    // state check, so a disabled call pays no stack frame sized for the enabled paths.
+    #[inline(never)]
+    fn start_installed<F>(callsite: &'static Callsite, installed: &'static Installed, record: F) -> Call
+    where
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        let (tracer, instruments) = callsite.installed(installed);
+        let metrics = begin_metrics(instruments);
+        if installed.parent_based || installed.drops_roots {
+            // The sampler's answer is known without asking it: skip the SDK altogether,
+            // and with it the attributes, the span and the context.
+            let dropped = match current_parent() {
+                Parent::Unsampled => installed.parent_based,
+                Parent::None => installed.drops_roots,
+                Parent::Sampled => false,
+            };
+            if dropped {
+                return Call::open(None, metrics);
+            }
+        }
+        // A clone rather than `Context::map_current`: that holds the thread's context
+        // cell borrowed, and field expressions, `Debug` impls, samplers and processors
+        // run inside; one of them attaching a context would panic.
+        let parent = Context::current();
+        let cx = begin_span(tracer, callsite.meta(), &parent, Vec::new(), record, None);
+        Call::open(cx, metrics)
     }
 
     /// Starts a call with explicit parent or links; `options` is evaluated only when
@@ -235,23 +255,54 @@ impl Call {
                 let (tracer, instruments) = callsite.installed(installed);
                 let metrics = begin_metrics(instruments);
                 let cx = with_parent(options(), |parent, links| {
-                    begin_span(tracer, callsite.meta(), parent, links, record)
+                    begin_span(tracer, callsite.meta(), parent, links, record, None)
                 });
                 Call::open(cx, metrics)
             }
-            Current::Global => Call::start_global(callsite, options(), record),
+            Current::Global => Call::start_global(callsite, options, record),
         }
     }
 
+    // Small and out of line: with no provider installed, a call costs finding the global
+    // provider's identity and this test, without a frame sized for starting a span.
     #[inline(never)]
-    fn start_global<F>(callsite: &'static Callsite, options: StartOptions, record: F) -> Call
+    fn start_global<O, F>(callsite: &'static Callsite, options: O, record: F) -> Call
     where
+        O: FnOnce() -> StartOptions,
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        let global = callsite.global_tracer();
+        if global.is_noop() && !callsite.meta().metrics {
+            return Call::INERT;
+        }
+        Call::start_global_span(callsite, global, options, record)
+    }
+
+    #[inline(never)]
+    fn start_global_span<O, F>(
+        callsite: &'static Callsite,
+        global: &'static GlobalTracer,
+        options: O,
+        record: F,
+    ) -> Call
+    where
+        O: FnOnce() -> StartOptions,
         F: FnOnce(&mut Vec<KeyValue>),
     {
         let metrics = begin_metrics(callsite.global_instruments());
-        let tracer = callsite.global_tracer();
-        let cx = with_parent(options, |parent, links| {
-            begin_span(&tracer, callsite.meta(), parent, links, record)
+        if global.is_noop() {
+            // No provider installed (or a no-op one): nothing would see the span.
+            return Call::open(None, metrics);
+        }
+        let cx = with_parent(options(), |parent, links| {
+            begin_span(
+                global.tracer(),
+                callsite.meta(),
+                parent,
+                links,
+                record,
+                Some(global),
+            )
         });
         Call::open(cx, metrics)
     }
@@ -259,13 +310,17 @@ impl Call {
     #[inline]
     fn open(cx: Option<Context>, metrics: Option<(&'static Instruments, Instant)>) -> Call {
         let open = cx.is_some() || metrics.is_some();
-        Call { cx, metrics, open }
+        Call {
+            cx: ManuallyDrop::new(cx),
+            metrics,
+            open,
+        }
     }
 
     /// Makes the span the current context until the guard is dropped (sync bodies).
     #[inline]
     pub fn enter(&self) -> Option<ContextGuard> {
-        self.cx.clone().map(Context::attach)
+        self.cx.as_ref().map(|cx| cx.clone().attach())
     }
 
     /// Runs `fut` with the span as the current context during each of its polls.
@@ -282,17 +337,23 @@ impl Call {
 
     /// Sets `return.value` (the generated code calls it only when recording).
     pub fn record_return(&self, value: Option<Value>) {
-        if let (Some(cx), Some(value)) = (&self.cx, value) {
+        if let (Some(cx), Some(value)) = (&*self.cx, value) {
             cx.span().set_attribute(KeyValue::new(RETURN_VALUE, value));
         }
     }
 
     /// Ends the call successfully.
-    #[inline]
+    #[inline(always)]
     pub fn finish_ok(&mut self) {
-        if !self.open {
-            return;
+        // The test stays in the caller, so an inert call (disabled, no provider) ends
+        // without a function call.
+        if self.open {
+            self.end_ok();
         }
+    }
+
+    #[inline(never)]
+    fn end_ok(&mut self) {
         self.open = false;
         if let Some((instruments, started)) = self.metrics {
             let elapsed = started.elapsed().as_secs_f64();
@@ -302,14 +363,14 @@ impl Call {
                 active.add(-1);
             }
         }
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.take() {
             cx.span().end();
         }
     }
 
     /// Ends the call with the outcome read from its return value. `prefer_debug` is
     /// `err(Debug)`: the exception message uses `Debug` even when `Display` exists.
-    #[inline]
+    #[inline(always)]
     pub fn finish(&mut self, failure: Failure<'_>, prefer_debug: bool) {
         match failure {
             Failure::None => self.finish_ok(),
@@ -364,7 +425,7 @@ impl Call {
                 active.add(-1);
             }
         }
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if span.is_recording() {
                 let message = message.unwrap_or_else(|| error_type.to_owned());
@@ -415,7 +476,7 @@ impl Drop for Call {
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Call")
-            .field("cx", &self.cx)
+            .field("cx", &*self.cx)
             .field("metrics", &self.metrics.is_some())
             .field("open", &self.open)
             .finish()
@@ -470,13 +531,24 @@ fn begin_metrics(instruments: Option<&'static Instruments>) -> Option<(&'static 
     })
 }
 
-/// Whether the current span is a valid, unsampled one.
+/// What a sampler would see as the parent of a span started under the current context.
+enum Parent {
+    /// No valid span: the new span is a root.
+    None,
+    Sampled,
+    Unsampled,
+}
+
 #[inline]
-fn under_unsampled_parent() -> bool {
+fn current_parent() -> Parent {
     Context::map_current(|cx| {
         let span = cx.span();
         let sc = span.span_context();
-        sc.is_valid() && !sc.is_sampled()
+        match (sc.is_valid(), sc.is_sampled()) {
+            (false, _) => Parent::None,
+            (true, true) => Parent::Sampled,
+            (true, false) => Parent::Unsampled,
+        }
     })
 }
 
@@ -513,9 +585,18 @@ fn root_of(cx: &Context) -> Context {
     }
 }
 
-/// Starts the span and returns the context to make current, if any.
+/// Starts the span and returns the context to make current, if any. `global` is the
+/// cache entry `tracer` comes from on the global path, which learns from unrecorded
+/// spans whether the provider is a no-op.
 #[inline]
-fn begin_span<T, F>(tracer: &T, meta: &Meta, parent: &Context, links: Vec<Link>, record: F) -> Option<Context>
+fn begin_span<T, F>(
+    tracer: &T,
+    meta: &Meta,
+    parent: &Context,
+    links: Vec<Link>,
+    record: F,
+    global: Option<&GlobalTracer>,
+) -> Option<Context>
 where
     T: Tracer,
     T::Span: Send + Sync + 'static,
@@ -554,6 +635,9 @@ where
         }
     } else {
         let sc = span.span_context();
+        if let Some(global) = global {
+            global.observe_unrecorded(sc, parent_sc);
+        }
         // Nothing for children to inherit: an invalid context (no-op tracer) or the same
         // unsampled decision the parent already carries. Skipping the context keeps
         // such calls free of heap allocations; the price is that code inside sees the

@@ -20,6 +20,7 @@
 
 mod call;
 mod callsite;
+pub(crate) mod global;
 mod noop;
 mod outcome;
 mod panic;
