@@ -33,7 +33,9 @@ where
             // Built once per global provider, not per span (see `__private::global`).
             static HELPERS: GlobalSlot = GlobalSlot::new();
             let global = HELPERS.get(|| InstrumentationScope::builder(SCOPE).build());
-            if global.is_noop() {
+            // Under a valid parent, even a no-op tracer's span hands the parent on to
+            // the code inside (the API's propagation-only mode).
+            if global.is_noop() && !parent.span().span_context().is_valid() {
                 return None;
             }
             let cx = child(global.tracer(), parent, name, kind, attributes);

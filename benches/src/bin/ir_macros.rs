@@ -8,8 +8,8 @@
 //!
 //! ```sh
 //! cargo build --profile bench -p otel-benches --bin ir_macros
-//! target/bench/ir_macros            # runs every case under valgrind, prints the table
-//! target/bench/ir_macros CASE N     # one case, N calls (what the driver runs)
+//! target/release/ir_macros          # runs every case under valgrind, prints the table
+//! target/release/ir_macros CASE N   # one case, N calls, without valgrind
 //! ```
 //!
 //! The driver runs each case in its own process (the providers are process globals) at

@@ -272,7 +272,10 @@ impl Call {
         F: FnOnce(&mut Vec<KeyValue>),
     {
         let global = callsite.global_tracer();
-        if global.is_noop() && !callsite.meta().metrics {
+        // A no-op tracer under a valid parent still hands the parent on to the body
+        // (the API's propagation-only mode), which matters to a future polled elsewhere:
+        // that case takes the full path.
+        if global.is_noop() && !callsite.meta().metrics && matches!(current_parent(), Parent::None) {
             return Call::INERT;
         }
         Call::start_global_span(callsite, global, options, record)
@@ -290,8 +293,8 @@ impl Call {
         F: FnOnce(&mut Vec<KeyValue>),
     {
         let metrics = begin_metrics(callsite.global_instruments());
-        if global.is_noop() {
-            // No provider installed (or a no-op one): nothing would see the span.
+        if global.is_noop() && matches!(current_parent(), Parent::None) {
+            // No provider installed (or a no-op one) and no context to hand on.
             return Call::open(None, metrics);
         }
         let cx = with_parent(options(), |parent, links| {
@@ -611,9 +614,11 @@ where
     // are evaluated only if the sampler decides to record after all. Elsewhere they go to
     // the builder, where samplers can see them.
     let defer = parent_sc.is_valid() && !parent_sc.is_sampled();
+    // A no-op tracer never records: its span only carries the parent's context.
+    let noop = global.is_some_and(GlobalTracer::is_noop);
     let mut record = Some(record);
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(meta.name)).with_kind(meta.kind.clone());
-    if !defer {
+    if !defer && !noop {
         if let Some(record) = record.take() {
             let mut attributes = Vec::with_capacity(meta.attr_capacity);
             record(&mut attributes);
