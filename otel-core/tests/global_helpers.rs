@@ -47,5 +47,9 @@ fn helpers_follow_the_global_provider() {
     otel_core::in_span("work", || ());
     otel_core::in_span("work", || ());
     assert_eq!(second.spans().len(), 2);
-    assert_eq!(first.spans().len(), 1, "nothing more went to the replaced provider");
+    assert_eq!(
+        first.spans().len(),
+        1,
+        "nothing more went to the replaced provider"
+    );
 }

@@ -53,7 +53,11 @@ fn dropped_roots_skip_the_sdk_and_sampled_parents_still_record() {
     let (total, allocations) = allocations_during(|| (0..100).map(|_| job("user-42")).sum::<usize>());
     assert_eq!(total, 700);
     assert_eq!(allocations, 0, "a dropped root allocates nothing");
-    assert_eq!(FIELD_EVALUATIONS.load(Ordering::Relaxed), 0, "nor evaluates its fields");
+    assert_eq!(
+        FIELD_EVALUATIONS.load(Ordering::Relaxed),
+        0,
+        "nor evaluates its fields"
+    );
     assert_eq!(otel_core::current_trace_id(), None);
 
     let sampled = SpanContext::new(
