@@ -26,6 +26,7 @@ mod call;
 mod callsite;
 pub(crate) mod global;
 mod noop;
+mod options;
 mod outcome;
 mod panic;
 mod series;
@@ -33,8 +34,9 @@ mod value;
 
 use std::future::Future;
 
-pub use call::{Call, Instrumented, IntoLink, IntoParent, StartOptions};
+pub use call::{Call, Instrumented};
 pub use callsite::{Callsite, Meta};
+pub use options::{IntoLink, IntoParent, StartOptions};
 pub use outcome::{
     Failure, Ret, RetAny, RetDebug, RetFailAny, RetFailDebug, RetFailDisplay, RetFailError, RetFailNone,
     RetOkAny, RetOkDebug, RetOkTyped, RetTyped, RetWithDebug, RetWithDebugOk, RetWithDisplay,
