@@ -302,12 +302,23 @@ fn layout(s: &str) -> Option<(Option<usize>, bool)> {
 /// [`Redactor::url`] with the default names, for values that may hold a URL.
 pub(crate) fn url_with_defaults(s: &str) -> Cow<'_, str> {
     // Most strings are not URLs: skip the work unless one could hold userinfo or a
-    // query (or, with `://`, a fragment to drop).
-    if !(s.contains("://") || s.contains(['@', '?'])) {
+    // query (or, with `://`, a fragment to drop). One pass over the bytes: this runs
+    // for every recorded `&str` argument, and `str::contains("://")` alone sets up a
+    // substring searcher that costs more than the whole scan of a short string.
+    if !may_need_redaction(s.as_bytes()) {
         return Cow::Borrowed(s);
     }
     static DEFAULT: std::sync::OnceLock<Redactor> = std::sync::OnceLock::new();
     DEFAULT.get_or_init(Redactor::default).url(s)
+}
+
+/// Whether `s` contains `@`, `?` or `://` (all ASCII, so a byte scan of UTF-8 finds
+/// exactly what a `str` search would).
+#[inline]
+fn may_need_redaction(s: &[u8]) -> bool {
+    s.iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'@' || b == b'?' || (b == b':' && s[i + 1..].starts_with(b"//")))
 }
 
 /// The authority without userinfo (`user:pass@host:1` → `host:1`).
@@ -322,6 +333,30 @@ pub fn strip_userinfo(authority: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_check_finds_what_the_string_search_found() {
+        for s in [
+            "",
+            "plain",
+            "a:b",
+            "a:/b",
+            "a://b",
+            "://",
+            "x:",
+            "x:/",
+            "user@host",
+            "a?b",
+            "é://ü",
+            "ü?",
+            "http://u:p@h/p?q#f",
+            "https:/",
+            "mailto:a@b",
+        ] {
+            let expected = s.contains("://") || s.contains(['@', '?']);
+            assert_eq!(may_need_redaction(s.as_bytes()), expected, "{s:?}");
+        }
+    }
 
     #[test]
     fn names_that_must_be_caught() {

@@ -6,8 +6,9 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt, Tracer};
-use opentelemetry::{global, Context, KeyValue};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 
+use crate::__private::global::GlobalSlot;
 use crate::state::{self, Current};
 
 /// The instrumentation scope of spans started by the helpers in this module.
@@ -28,7 +29,23 @@ where
     match state::current() {
         Current::Disabled => None,
         Current::Installed(installed) => Some(child(&installed.tracer, parent, name, kind, attributes)),
-        Current::Global => Some(child(&global::tracer(SCOPE), parent, name, kind, attributes)),
+        Current::Global => {
+            // Built once per global provider, not per span (see `__private::global`).
+            static HELPERS: GlobalSlot = GlobalSlot::new();
+            let global = HELPERS.get(|| InstrumentationScope::builder(SCOPE).build());
+            // Under a valid parent, even a no-op tracer's span hands the parent on to
+            // the code inside (the API's propagation-only mode).
+            if global.is_noop() && !parent.span().span_context().is_valid() {
+                return None;
+            }
+            let cx = child(global.tracer(), parent, name, kind, attributes);
+            let span = cx.span();
+            let sc = span.span_context();
+            if !span.is_recording() {
+                global.observe_unrecorded(sc, parent.span().span_context());
+            }
+            Some(cx)
+        }
     }
 }
 

@@ -43,6 +43,10 @@ pub(crate) struct Installed {
     /// Whether the sampler follows the parent: then a child of an unsampled span is
     /// unsampled too, and instrumentation may skip the SDK entirely.
     pub(crate) parent_based: bool,
+    /// Whether the sampler drops every root span (`always_off`, `parentbased_always_off`,
+    /// tail sampling off): then instrumentation may skip the SDK for a call with no
+    /// parent span, since nothing of it would be recorded.
+    pub(crate) drops_roots: bool,
     /// Changes on every install, so callers that cache per-callsite instruments can
     /// tell that a new provider replaced the one they cached from.
     pub(crate) generation: u64,

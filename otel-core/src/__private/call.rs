@@ -2,174 +2,26 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
-use opentelemetry::trace::{Link, SpanBuilder, SpanContext, Status, TraceContextExt as _, Tracer};
+use opentelemetry::trace::{Link, SpanBuilder, Status, TraceContextExt as _, Tracer};
 use opentelemetry::{Context, ContextGuard, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
 
 use super::callsite::{Callsite, Instruments, Meta};
+use super::global::GlobalTracer;
+use super::options::{with_parent, StartOptions};
 use super::outcome::Failure;
 use super::value::capped_fmt;
 use super::RETURN_VALUE;
 use crate::span::short_type_name;
-use crate::state::{self, Current};
+use crate::state::{self, Current, Installed};
 
 /// Longest exception message or status description recorded, in bytes.
 const MAX_MESSAGE_LEN: usize = 1024;
-
-/// Where the span's parent comes from.
-enum ParentChoice {
-    /// The current context (the default).
-    Current,
-    /// An explicit context (`parent = expr`).
-    Explicit(Context),
-    /// No parent, keeping the current context's other entries such as baggage
-    /// (`parent = None`).
-    Root,
-    /// No parent, linked to the current span (`new_root`).
-    NewRoot,
-}
-
-/// Options that are rarely used and evaluated only when telemetry is enabled.
-pub struct StartOptions {
-    parent: ParentChoice,
-    links: Vec<Link>,
-}
-
-impl Default for StartOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl StartOptions {
-    /// Current context as parent, no links.
-    #[inline]
-    pub fn new() -> Self {
-        StartOptions {
-            parent: ParentChoice::Current,
-            links: Vec::new(),
-        }
-    }
-
-    /// `parent = expr`.
-    #[inline]
-    pub fn parent(mut self, parent: impl IntoParent) -> Self {
-        self.parent = match parent.into_parent() {
-            Some(cx) => ParentChoice::Explicit(cx),
-            None => ParentChoice::Root,
-        };
-        self
-    }
-
-    /// `parent = None`.
-    #[inline]
-    pub fn root(mut self) -> Self {
-        self.parent = ParentChoice::Root;
-        self
-    }
-
-    /// `new_root`.
-    #[inline]
-    pub fn new_root(mut self) -> Self {
-        self.parent = ParentChoice::NewRoot;
-        self
-    }
-
-    /// `links = expr` and `follows_from = expr`.
-    #[inline]
-    pub fn links<I>(mut self, links: I) -> Self
-    where
-        I: IntoIterator,
-        I::Item: IntoLink,
-    {
-        self.links
-            .extend(links.into_iter().filter_map(IntoLink::into_link));
-        self
-    }
-}
-
-/// What `parent = expr` accepts.
-pub trait IntoParent {
-    /// The parent context; `None` makes the span a root.
-    fn into_parent(self) -> Option<Context>;
-}
-
-impl IntoParent for Context {
-    fn into_parent(self) -> Option<Context> {
-        Some(self)
-    }
-}
-
-impl IntoParent for &Context {
-    fn into_parent(self) -> Option<Context> {
-        Some(self.clone())
-    }
-}
-
-impl IntoParent for Option<Context> {
-    fn into_parent(self) -> Option<Context> {
-        self
-    }
-}
-
-impl IntoParent for SpanContext {
-    fn into_parent(self) -> Option<Context> {
-        Some(Context::new().with_remote_span_context(self))
-    }
-}
-
-impl IntoParent for &SpanContext {
-    fn into_parent(self) -> Option<Context> {
-        Some(Context::new().with_remote_span_context(self.clone()))
-    }
-}
-
-/// What `links = [..]` and `follows_from = [..]` accept as items. Invalid span contexts
-/// are skipped: a link to nothing helps no one.
-pub trait IntoLink {
-    /// The link, if it points to a valid span.
-    fn into_link(self) -> Option<Link>;
-}
-
-impl IntoLink for Link {
-    fn into_link(self) -> Option<Link> {
-        self.span_context.is_valid().then_some(self)
-    }
-}
-
-impl IntoLink for SpanContext {
-    fn into_link(self) -> Option<Link> {
-        self.is_valid().then(|| Link::with_context(self))
-    }
-}
-
-impl IntoLink for &SpanContext {
-    fn into_link(self) -> Option<Link> {
-        self.clone().into_link()
-    }
-}
-
-impl IntoLink for Context {
-    fn into_link(self) -> Option<Link> {
-        (&self).into_link()
-    }
-}
-
-impl IntoLink for &Context {
-    fn into_link(self) -> Option<Link> {
-        self.span().span_context().clone().into_link()
-    }
-}
-
-impl<T: IntoLink> IntoLink for Option<T> {
-    fn into_link(self) -> Option<Link> {
-        self.and_then(IntoLink::into_link)
-    }
-}
 
 /// The state of one call of an instrumented function.
 ///
@@ -177,8 +29,10 @@ impl<T: IntoLink> IntoLink for Option<T> {
 /// in [`Call::finish`], or in `Drop` when the call panicked or its future was dropped.
 pub struct Call {
     /// The context holding our span; `None` when there is no span worth making current
-    /// (disabled, or unsampled under an unsampled parent).
-    cx: Option<Context>,
+    /// (disabled, or unsampled under an unsampled parent). Taken when the call ends, so
+    /// it is `None` whenever `open` is false; `ManuallyDrop` leaves `Call` without drop
+    /// glue of its own, so dropping an ended or inert call is one inlined flag test.
+    cx: ManuallyDrop<Option<Context>>,
     /// Instruments and start time, when metrics are on.
     metrics: Option<(&'static Instruments, Instant)>,
     /// Not yet finished: `Drop` must end it.
@@ -187,7 +41,7 @@ pub struct Call {
 
 impl Call {
     const INERT: Call = Call {
-        cx: None,
+        cx: ManuallyDrop::new(None),
         metrics: None,
         open: false,
     };
@@ -203,22 +57,38 @@ impl Call {
     {
         match state::current() {
             Current::Disabled => Call::INERT,
-            Current::Installed(installed) => {
-                let (tracer, instruments) = callsite.installed(installed);
-                let metrics = begin_metrics(instruments);
-                if installed.parent_based && under_unsampled_parent() {
-                    // The sampler would drop the span: skip the SDK altogether.
-                    return Call::open(None, metrics);
-                }
-                // A clone rather than `Context::map_current`: that holds the thread's
-                // context cell borrowed, and field expressions, `Debug` impls, samplers
-                // and processors run inside; one of them attaching a context would panic.
-                let parent = Context::current();
-                let cx = begin_span(tracer, callsite.meta(), &parent, Vec::new(), record);
-                Call::open(cx, metrics)
-            }
-            Current::Global => Call::start_global(callsite, StartOptions::new(), record),
+            Current::Installed(installed) => Call::start_installed(callsite, installed, record),
+            Current::Global => Call::start_global(callsite, StartOptions::new, record),
         }
+    }
+
+    // Out of line, like `start_global`: the instrumented function then holds only the
+    // state check, so a disabled call pays no stack frame sized for the enabled paths.
+    #[inline(never)]
+    fn start_installed<F>(callsite: &'static Callsite, installed: &'static Installed, record: F) -> Call
+    where
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        let (tracer, instruments) = callsite.installed(installed);
+        let metrics = begin_metrics(instruments);
+        if installed.parent_based || installed.drops_roots {
+            // The sampler's answer is known without asking it: skip the SDK altogether,
+            // and with it the attributes, the span and the context.
+            let dropped = match current_parent() {
+                Parent::Unsampled => installed.parent_based,
+                Parent::None => installed.drops_roots,
+                Parent::Sampled => false,
+            };
+            if dropped {
+                return Call::open(None, metrics);
+            }
+        }
+        // A clone rather than `Context::map_current`: that holds the thread's context
+        // cell borrowed, and field expressions, `Debug` impls, samplers and processors
+        // run inside; one of them attaching a context would panic.
+        let parent = Context::current();
+        let cx = begin_span(tracer, callsite.meta(), &parent, Vec::new(), record, None);
+        Call::open(cx, metrics)
     }
 
     /// Starts a call with explicit parent or links; `options` is evaluated only when
@@ -235,23 +105,57 @@ impl Call {
                 let (tracer, instruments) = callsite.installed(installed);
                 let metrics = begin_metrics(instruments);
                 let cx = with_parent(options(), |parent, links| {
-                    begin_span(tracer, callsite.meta(), parent, links, record)
+                    begin_span(tracer, callsite.meta(), parent, links, record, None)
                 });
                 Call::open(cx, metrics)
             }
-            Current::Global => Call::start_global(callsite, options(), record),
+            Current::Global => Call::start_global(callsite, options, record),
         }
     }
 
+    // Small and out of line: with no provider installed, a call costs finding the global
+    // provider's identity and this test, without a frame sized for starting a span.
     #[inline(never)]
-    fn start_global<F>(callsite: &'static Callsite, options: StartOptions, record: F) -> Call
+    fn start_global<O, F>(callsite: &'static Callsite, options: O, record: F) -> Call
     where
+        O: FnOnce() -> StartOptions,
+        F: FnOnce(&mut Vec<KeyValue>),
+    {
+        let global = callsite.global_tracer();
+        // A no-op tracer under a valid parent still hands the parent on to the body
+        // (the API's propagation-only mode), which matters to a future polled elsewhere:
+        // that case takes the full path.
+        if global.is_noop() && !callsite.meta().metrics && matches!(current_parent(), Parent::None) {
+            return Call::INERT;
+        }
+        Call::start_global_span(callsite, global, options, record)
+    }
+
+    #[inline(never)]
+    fn start_global_span<O, F>(
+        callsite: &'static Callsite,
+        global: &'static GlobalTracer,
+        options: O,
+        record: F,
+    ) -> Call
+    where
+        O: FnOnce() -> StartOptions,
         F: FnOnce(&mut Vec<KeyValue>),
     {
         let metrics = begin_metrics(callsite.global_instruments());
-        let tracer = callsite.global_tracer();
-        let cx = with_parent(options, |parent, links| {
-            begin_span(&tracer, callsite.meta(), parent, links, record)
+        if global.is_noop() && matches!(current_parent(), Parent::None) {
+            // No provider installed (or a no-op one) and no context to hand on.
+            return Call::open(None, metrics);
+        }
+        let cx = with_parent(options(), |parent, links| {
+            begin_span(
+                global.tracer(),
+                callsite.meta(),
+                parent,
+                links,
+                record,
+                Some(global),
+            )
         });
         Call::open(cx, metrics)
     }
@@ -259,13 +163,17 @@ impl Call {
     #[inline]
     fn open(cx: Option<Context>, metrics: Option<(&'static Instruments, Instant)>) -> Call {
         let open = cx.is_some() || metrics.is_some();
-        Call { cx, metrics, open }
+        Call {
+            cx: ManuallyDrop::new(cx),
+            metrics,
+            open,
+        }
     }
 
     /// Makes the span the current context until the guard is dropped (sync bodies).
     #[inline]
     pub fn enter(&self) -> Option<ContextGuard> {
-        self.cx.clone().map(Context::attach)
+        self.cx.as_ref().map(|cx| cx.clone().attach())
     }
 
     /// Runs `fut` with the span as the current context during each of its polls.
@@ -282,17 +190,23 @@ impl Call {
 
     /// Sets `return.value` (the generated code calls it only when recording).
     pub fn record_return(&self, value: Option<Value>) {
-        if let (Some(cx), Some(value)) = (&self.cx, value) {
+        if let (Some(cx), Some(value)) = (&*self.cx, value) {
             cx.span().set_attribute(KeyValue::new(RETURN_VALUE, value));
         }
     }
 
     /// Ends the call successfully.
-    #[inline]
+    #[inline(always)]
     pub fn finish_ok(&mut self) {
-        if !self.open {
-            return;
+        // The test stays in the caller, so an inert call (disabled, no provider) ends
+        // without a function call.
+        if self.open {
+            self.end_ok();
         }
+    }
+
+    #[inline(never)]
+    fn end_ok(&mut self) {
         self.open = false;
         if let Some((instruments, started)) = self.metrics {
             let elapsed = started.elapsed().as_secs_f64();
@@ -302,14 +216,14 @@ impl Call {
                 active.add(-1);
             }
         }
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.take() {
             cx.span().end();
         }
     }
 
     /// Ends the call with the outcome read from its return value. `prefer_debug` is
     /// `err(Debug)`: the exception message uses `Debug` even when `Display` exists.
-    #[inline]
+    #[inline(always)]
     pub fn finish(&mut self, failure: Failure<'_>, prefer_debug: bool) {
         match failure {
             Failure::None => self.finish_ok(),
@@ -364,7 +278,7 @@ impl Call {
                 active.add(-1);
             }
         }
-        if let Some(cx) = &self.cx {
+        if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if span.is_recording() {
                 let message = message.unwrap_or_else(|| error_type.to_owned());
@@ -415,7 +329,7 @@ impl Drop for Call {
 impl std::fmt::Debug for Call {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Call")
-            .field("cx", &self.cx)
+            .field("cx", &*self.cx)
             .field("metrics", &self.metrics.is_some())
             .field("open", &self.open)
             .finish()
@@ -470,52 +384,39 @@ fn begin_metrics(instruments: Option<&'static Instruments>) -> Option<(&'static 
     })
 }
 
-/// Whether the current span is a valid, unsampled one.
+/// What a sampler would see as the parent of a span started under the current context.
+enum Parent {
+    /// No valid span: the new span is a root.
+    None,
+    Sampled,
+    Unsampled,
+}
+
 #[inline]
-fn under_unsampled_parent() -> bool {
+fn current_parent() -> Parent {
     Context::map_current(|cx| {
         let span = cx.span();
         let sc = span.span_context();
-        sc.is_valid() && !sc.is_sampled()
+        match (sc.is_valid(), sc.is_sampled()) {
+            (false, _) => Parent::None,
+            (true, true) => Parent::Sampled,
+            (true, false) => Parent::Unsampled,
+        }
     })
 }
 
-/// Resolves the parent choice and runs `f` with the parent context and the links.
-fn with_parent<R>(options: StartOptions, f: impl FnOnce(&Context, Vec<Link>) -> R) -> R {
-    let StartOptions { parent, mut links } = options;
-    match parent {
-        ParentChoice::Current => f(&Context::current(), links),
-        ParentChoice::Explicit(cx) => f(&cx, links),
-        ParentChoice::Root => f(&Context::map_current(root_of), links),
-        ParentChoice::NewRoot => {
-            let (root, previous) = Context::map_current(|cx| (root_of(cx), cx.span().span_context().clone()));
-            if previous.is_valid() {
-                links.push(Link::with_context(previous));
-            }
-            f(&root, links)
-        }
-    }
-}
-
-/// A parent for a root span: no span at all (an *invalid* span would count as an
-/// unsampled parent for parent-based samplers), but the same baggage as `cx`.
-fn root_of(cx: &Context) -> Context {
-    use opentelemetry::baggage::BaggageExt as _;
-    let baggage = cx.baggage();
-    if baggage.is_empty() {
-        Context::new()
-    } else {
-        let copy: opentelemetry::baggage::Baggage = baggage
-            .iter()
-            .map(|(k, (v, m))| (k.clone(), (v.clone(), m.clone())))
-            .collect();
-        Context::new().with_baggage(copy)
-    }
-}
-
-/// Starts the span and returns the context to make current, if any.
+/// Starts the span and returns the context to make current, if any. `global` is the
+/// cache entry `tracer` comes from on the global path, which learns from unrecorded
+/// spans whether the provider is a no-op.
 #[inline]
-fn begin_span<T, F>(tracer: &T, meta: &Meta, parent: &Context, links: Vec<Link>, record: F) -> Option<Context>
+fn begin_span<T, F>(
+    tracer: &T,
+    meta: &Meta,
+    parent: &Context,
+    links: Vec<Link>,
+    record: F,
+    global: Option<&GlobalTracer>,
+) -> Option<Context>
 where
     T: Tracer,
     T::Span: Send + Sync + 'static,
@@ -530,9 +431,11 @@ where
     // are evaluated only if the sampler decides to record after all. Elsewhere they go to
     // the builder, where samplers can see them.
     let defer = parent_sc.is_valid() && !parent_sc.is_sampled();
+    // A no-op tracer never records: its span only carries the parent's context.
+    let noop = global.is_some_and(GlobalTracer::is_noop);
     let mut record = Some(record);
     let mut builder = SpanBuilder::from_name(Cow::Borrowed(meta.name)).with_kind(meta.kind.clone());
-    if !defer {
+    if !defer && !noop {
         if let Some(record) = record.take() {
             let mut attributes = Vec::with_capacity(meta.attr_capacity);
             record(&mut attributes);
@@ -554,6 +457,9 @@ where
         }
     } else {
         let sc = span.span_context();
+        if let Some(global) = global {
+            global.observe_unrecorded(sc, parent_sc);
+        }
         // Nothing for children to inherit: an invalid context (no-op tracer) or the same
         // unsampled decision the parent already carries. Skipping the context keeps
         // such calls free of heap allocations; the price is that code inside sees the

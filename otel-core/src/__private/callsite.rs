@@ -17,6 +17,7 @@ use opentelemetry::{global, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute::{CODE_FUNCTION_NAME, ERROR_TYPE};
 
+use super::global::{GlobalSlot, GlobalTracer};
 use super::series::{self, FixedCounter, FixedHistogram, FixedUpDownCounter};
 use super::{ACTIVE, CALLS, DURATION, RESULT};
 use crate::state::Installed;
@@ -138,6 +139,7 @@ pub struct Callsite {
     meta: Meta,
     installed: AtomicPtr<InstalledCache>,
     global: AtomicPtr<GlobalCache>,
+    global_tracer: GlobalSlot,
 }
 
 impl Callsite {
@@ -147,6 +149,7 @@ impl Callsite {
             meta,
             installed: AtomicPtr::new(ptr::null_mut()),
             global: AtomicPtr::new(ptr::null_mut()),
+            global_tracer: GlobalSlot::new(),
         }
     }
 
@@ -208,10 +211,15 @@ impl Callsite {
 
     /// The instruments from the global meter provider (the slow path used when
     /// `otel_core::init` was not called).
+    #[inline]
     pub(crate) fn global_instruments(&'static self) -> Option<&'static Instruments> {
         if !self.meta.metrics {
             return None;
         }
+        self.global_meter_instruments()
+    }
+
+    fn global_meter_instruments(&'static self) -> Option<&'static Instruments> {
         let provider = global::meter_provider();
         let key = Arc::as_ptr(&provider).cast::<()>() as usize;
         let cached = self.global.load(Ordering::Acquire);
@@ -233,11 +241,12 @@ impl Callsite {
         Some(&cache.instruments)
     }
 
-    /// A tracer from the global tracer provider (created per call: the global provider
-    /// can change at any time and offers no identity to cache against).
-    pub(crate) fn global_tracer(&'static self) -> opentelemetry::global::BoxedTracer {
-        use opentelemetry::trace::TracerProvider as _;
-        super::panic::ensure_hook();
-        global::tracer_provider().tracer_with_scope(self.scope())
+    /// The tracer of the current global tracer provider, built once per provider.
+    #[inline]
+    pub(crate) fn global_tracer(&'static self) -> &'static GlobalTracer {
+        self.global_tracer.get(|| {
+            super::panic::ensure_hook();
+            self.scope()
+        })
     }
 }

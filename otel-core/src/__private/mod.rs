@@ -9,9 +9,13 @@
 //! 1. [`Call::start`] reads the process state (one atomic load). Disabled: it returns an
 //!    inert `Call` without evaluating anything else.
 //! 2. Otherwise the per-callsite cache ([`Callsite`]) yields the tracer and the metric
-//!    instruments, created once per provider generation, never looked up per call.
-//! 3. The span is started; argument and field attributes are evaluated only when they can
-//!    be recorded.
+//!    instruments, created once per provider generation, never looked up per call. On
+//!    the `opentelemetry::global` path the tracer is cached per provider identity
+//!    (module `global`), and a provider known to be a no-op ends the call here.
+//! 3. Where the sampler's answer is known without asking it (a parent-based sampler under
+//!    an unsampled parent, a sampler that drops every root with no parent) nothing is
+//!    started; otherwise the span is, and argument and field attributes are evaluated
+//!    only when they can be recorded.
 //! 4. The body runs with the span as the current context ([`Call::enter`] for sync code,
 //!    [`Call::instrument`] on every poll for async code).
 //! 5. The outcome ([`Ret`] classifies `Result`s at compile time) sets status, `error.type`
@@ -20,7 +24,9 @@
 
 mod call;
 mod callsite;
+pub(crate) mod global;
 mod noop;
+mod options;
 mod outcome;
 mod panic;
 mod series;
@@ -28,8 +34,9 @@ mod value;
 
 use std::future::Future;
 
-pub use call::{Call, Instrumented, IntoLink, IntoParent, StartOptions};
+pub use call::{Call, Instrumented};
 pub use callsite::{Callsite, Meta};
+pub use options::{IntoLink, IntoParent, StartOptions};
 pub use outcome::{
     Failure, Ret, RetAny, RetDebug, RetFailAny, RetFailDebug, RetFailDisplay, RetFailError, RetFailNone,
     RetOkAny, RetOkDebug, RetOkTyped, RetTyped, RetWithDebug, RetWithDebugOk, RetWithDisplay,

@@ -85,6 +85,7 @@ pub(crate) fn install(
         meter_provider: meter.provider.clone(),
         logger_provider: logger.clone(),
         parent_based: traces::is_parent_based(&config),
+        drops_roots: traces::drops_roots(&config),
         generation,
     });
     global::set_tracer_provider(tracer.clone());

@@ -64,6 +64,16 @@ pub(super) fn is_parent_based(config: &crate::config::Config) -> bool {
         )
 }
 
+/// Whether the sampler drops every root span and tail sampling, which records dropped
+/// spans, is off.
+pub(super) fn drops_roots(config: &crate::config::Config) -> bool {
+    !config.tail_sampling.enabled
+        && matches!(
+            config.sampler,
+            SamplerConfig::AlwaysOff | SamplerConfig::ParentBasedAlwaysOff
+        )
+}
+
 fn sampler(config: &SamplerConfig) -> Sampler {
     match *config {
         SamplerConfig::AlwaysOn => Sampler::AlwaysOn,

@@ -89,6 +89,7 @@ pub(crate) fn harness() -> &'static Harness {
             meter_provider,
             logger_provider,
             parent_based: true,
+            drops_roots: false,
             generation: state::next_generation(),
         });
         let harness = Harness {
