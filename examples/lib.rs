@@ -12,5 +12,6 @@ pub mod microservices;
 pub mod quickstart;
 #[path = "search_backend/mod.rs"]
 pub mod search_backend;
+pub mod serve;
 #[path = "text_analysis/mod.rs"]
 pub mod text_analysis;

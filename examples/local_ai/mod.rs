@@ -23,7 +23,8 @@ use axum::{Json, Router};
 use otel_tower::HttpServerLayer;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::task::JoinHandle;
+
+use crate::serve::LocalServer;
 
 /// The most inputs one embeddings request may carry; more is a `400`.
 pub const MAX_EMBEDDING_BATCH: usize = 16;
@@ -34,8 +35,7 @@ pub const EMBEDDING_DIMENSIONS: usize = 16;
 /// The running service; dropping it stops the server.
 #[derive(Debug)]
 pub struct LocalAi {
-    addr: SocketAddr,
-    server: JoinHandle<()>,
+    server: LocalServer,
 }
 
 #[derive(Debug, Default)]
@@ -61,29 +61,19 @@ impl LocalAi {
             .route("/v1/chat/completions", post(chat))
             .with_state(faults)
             .layer(HttpServerLayer::new());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            // Ends only when the listener fails; the examples drop the service first.
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(LocalAi { addr, server })
+        Ok(LocalAi {
+            server: LocalServer::start(app).await?,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The address the service listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for LocalAi {
-    fn drop(&mut self) {
-        self.server.abort();
+        self.server.addr()
     }
 }
 

@@ -87,17 +87,15 @@ impl ServiceRun {
     }
 }
 
-/// The first indexed page's trace as each service drew it (lines cut to 80 columns;
-/// every service's full output is in [`ServiceRun::output`]), the crawl, and the
-/// Prometheus scrapes.
+/// The first indexed page's trace as each service drew it (the console exporter keeps
+/// its lines within 80 columns; every service's full output is in
+/// [`ServiceRun::output`]), the crawl, and the Prometheus scrapes.
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shown = self.pages.iter().find(|page| page.outcome == Outcome::Indexed);
         for (service, page) in self.services.iter().rev().filter_map(|s| shown.map(|p| (s, p))) {
             if let Some(waterfall) = service.waterfall(&page.trace_id) {
-                for line in waterfall.lines() {
-                    writeln!(f, "{}", clip(line, 80))?;
-                }
+                writeln!(f, "{waterfall}")?;
                 writeln!(f)?;
             }
         }

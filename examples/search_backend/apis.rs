@@ -6,16 +6,14 @@
 //! sees of them is its CLIENT spans. The chat API answers 503 to any question that
 //! mentions an "outage", so one query of the demo fails the way a real provider does.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
-
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::task::JoinHandle;
+
+use crate::serve::LocalServer;
 
 /// Dimensions of the stand-in embeddings.
 pub const EMBEDDING_DIMENSIONS: usize = 16;
@@ -168,42 +166,26 @@ async fn chat(Json(request): Json<ChatRequest>) -> Response {
 /// The two stand-in APIs, served until dropped.
 #[derive(Debug)]
 pub struct Apis {
-    /// Base URL of the embeddings API (`http://127.0.0.1:PORT`).
-    pub embeddings_url: String,
-    /// Base URL of the chat-completions API.
-    pub chat_url: String,
-    tasks: Vec<JoinHandle<()>>,
+    embeddings: LocalServer,
+    chat: LocalServer,
 }
 
 impl Apis {
     /// Starts both on ports the OS picks.
     pub async fn start() -> std::io::Result<Apis> {
-        let (embeddings_addr, embeddings_task) =
-            serve(Router::new().route("/v1/embeddings", post(embeddings))).await?;
-        let (chat_addr, chat_task) = serve(Router::new().route("/v1/chat/completions", post(chat))).await?;
         Ok(Apis {
-            embeddings_url: format!("http://{embeddings_addr}"),
-            chat_url: format!("http://{chat_addr}"),
-            tasks: vec![embeddings_task, chat_task],
+            embeddings: LocalServer::start(Router::new().route("/v1/embeddings", post(embeddings))).await?,
+            chat: LocalServer::start(Router::new().route("/v1/chat/completions", post(chat))).await?,
         })
     }
-}
 
-impl Drop for Apis {
-    fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+    /// Base URL of the embeddings API (`http://127.0.0.1:PORT`).
+    pub fn embeddings_url(&self) -> String {
+        self.embeddings.base_url()
     }
-}
 
-async fn serve(router: Router) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let server = axum::serve(listener, router).into_future();
-    let task = tokio::spawn(async move {
-        // A stand-in that stops serving only ends the demo's calls to it early.
-        let _ = server.await;
-    });
-    Ok((addr, task))
+    /// Base URL of the chat-completions API.
+    pub fn chat_url(&self) -> String {
+        self.chat.base_url()
+    }
 }

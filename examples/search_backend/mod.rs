@@ -18,7 +18,6 @@ pub mod cache;
 pub mod pipeline;
 pub mod store;
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use self::apis::Apis;
 use self::app::{ErrorBody, Health};
 use self::pipeline::{Pipeline, SearchResponse};
 use self::store::Store;
+use crate::serve::LocalServer;
 
 /// Errors of the demo's own plumbing (binding ports, the database's first open).
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -98,9 +98,8 @@ pub const SEARCHES: [(&str, &str); 5] = [
 /// reads `/health`.
 pub async fn run() -> Result<Report, BoxError> {
     let backend = Backend::start().await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(axum::serve(listener, backend.router.clone()).into_future());
+    let server = LocalServer::start(backend.router.clone()).await?;
+    let base = server.base_url();
 
     let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(HttpClientMiddleware::new())
@@ -136,6 +135,6 @@ pub async fn run() -> Result<Report, BoxError> {
         .await?
         .json::<Health>()
         .await?;
-    server.abort();
+    drop(server);
     Ok(Report { exchanges, health })
 }

@@ -123,8 +123,8 @@ impl Pipeline {
             client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
                 .with(HttpClientMiddleware::new())
                 .build(),
-            embeddings_url: format!("{}/v1/embeddings", apis.embeddings_url),
-            chat_url: format!("{}/v1/chat/completions", apis.chat_url),
+            embeddings_url: format!("{}/v1/embeddings", apis.embeddings_url()),
+            chat_url: format!("{}/v1/chat/completions", apis.chat_url()),
         }
     }
 

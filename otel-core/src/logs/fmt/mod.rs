@@ -4,8 +4,9 @@
 //! The work is done by `tracing-subscriber`'s own [`fmt::Layer`]: it owns the buffering,
 //! the writer and the fields of `tracing` spans. This module only chooses the event
 //! format: [`plain`] wraps `tracing-subscriber`'s full line format and adds the ids,
-//! [`json`] writes one object per line with `serde_json`.
+//! [`compact`] fits a terminal, [`json`] writes one object per line with `serde_json`.
 
+mod compact;
 mod json;
 mod plain;
 #[cfg(test)]
@@ -27,6 +28,7 @@ use tracing_subscriber::fmt::{self, FmtContext, MakeWriter};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use self::compact::CompactFormat;
 use self::json::JsonFormat;
 use self::plain::PlainFormat;
 
@@ -37,6 +39,7 @@ pub type StdoutWriter = fn() -> io::Stdout;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LineFormat {
     Plain,
+    Compact,
     Json,
 }
 
@@ -46,13 +49,16 @@ enum LineFormat {
 /// `#[instrumented]`), appends that span's `trace_id` and `span_id`. Outside a span no
 /// ids are written.
 ///
-/// Two formats:
+/// Three formats:
 ///
 /// - plain (the default), for humans: `tracing-subscriber`'s own full format
 ///   (`tracing_subscriber::fmt::format::Full`) with the ids at the end:
 ///   `2026-01-01T00:00:00.000000Z  INFO shop: order placed order_id=42 user="bob" trace_id=4bf9… span_id=00f0…`.
 ///   The `tracing` spans the event is in (from `tracing::span!`) are shown before the
 ///   target, as `tracing-subscriber` shows them (`request{id=7}: shop: …`);
+/// - compact ([`FmtLayer::compact`]), for a terminal beside the console exporter: the
+///   time of day, the level, the first 8 hex digits of the trace id, the message and
+///   the fields, wrapped between fields to stay within 80 columns;
 /// - JSON ([`FmtLayer::json`]), one object per line for log shippers: `timestamp`
 ///   (RFC 3339, UTC, microseconds), `level`, `target`, `message`, then the event's fields
 ///   with their JSON types, then `trace_id` and `span_id`. A field named like one of the
@@ -139,6 +145,24 @@ impl<W> FmtLayer<W> {
         self
     }
 
+    /// Writes short lines for a terminal: `HH:MM:SS.mmm LEVEL [trace] message fields`,
+    /// UTC, where `trace` is the first 8 hex digits of the trace id (enough to find the
+    /// trace in the console exporter's waterfall, whose header shows the whole id; left
+    /// out outside a span). The target, the span id and the `tracing` spans are left
+    /// out. Fields that would pass 80 columns continue on lines indented by four
+    /// spaces; a field wider than a whole line is kept whole on a line of its own.
+    ///
+    /// `09:14:02.117  WARN [4bf92f35] circuit breaker from="open" to="half_open"`
+    ///
+    /// ```
+    /// let layer = otel_core::logs::fmt_layer().compact();
+    /// # drop(layer);
+    /// ```
+    pub fn compact(mut self) -> Self {
+        self.format = LineFormat::Compact;
+        self
+    }
+
     /// Writes human-readable lines (the default).
     ///
     /// ```
@@ -150,7 +174,7 @@ impl<W> FmtLayer<W> {
         self
     }
 
-    /// Colours plain lines with ANSI escape codes as `tracing-subscriber` does (level in
+    /// Colours plain and compact lines with ANSI escape codes as `tracing-subscriber` does (level in
     /// colour, timestamp and target dimmed). Off by default, so files and pipes stay
     /// clean; JSON lines are never coloured.
     ///
@@ -195,6 +219,9 @@ impl<W> FmtLayer<W> {
             .get_or_init(|| {
                 let format = match self.format {
                     LineFormat::Plain => EventFormat::Plain(PlainFormat::new(Clock(self.now), self.ansi)),
+                    LineFormat::Compact => {
+                        EventFormat::Compact(CompactFormat::new(Clock(self.now), self.ansi))
+                    }
                     LineFormat::Json => EventFormat::Json(JsonFormat::new(Clock(self.now))),
                 };
                 let inner: Inner<S, W> = fmt::layer()
@@ -262,6 +289,7 @@ impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for SharedWriter<W> {
 /// The event format chosen by the builder.
 enum EventFormat {
     Plain(PlainFormat),
+    Compact(CompactFormat),
     Json(JsonFormat),
 }
 
@@ -278,6 +306,7 @@ where
     ) -> std_fmt::Result {
         match self {
             EventFormat::Plain(format) => format.format_event(ctx, writer, event),
+            EventFormat::Compact(format) => format.format_event(ctx, writer, event),
             EventFormat::Json(format) => format.format_event(ctx, writer, event),
         }
     }

@@ -1,6 +1,7 @@
 //! Waterfall layout: each span's row (depth-first, children in start order), its
 //! indentation, the width of the name column and the cells its bar covers on the
-//! trace's timeline.
+//! trace's timeline. The bar gives up columns to long names, so that a row stays
+//! within 80 columns.
 //!
 //! Widths are terminal columns measured with `unicode-width`, not `char`s: `検索` takes
 //! four columns and a decomposed `é` (`e` + U+0301) one, so the bars of spans named in
@@ -15,8 +16,13 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::export::console::clean;
 
-/// Columns of the timeline bar, between its two `│` borders.
-pub(super) const BAR_WIDTH: usize = 32;
+/// Cap on a whole line, in terminal columns: the width of a default terminal.
+pub(super) const MAX_LINE_COLUMNS: usize = 80;
+/// Columns of the timeline bar, between its two `│` borders, when the names leave room.
+const MAX_BAR_WIDTH: usize = 32;
+/// A floor for the bar. Names cut at `MAX_NAME_WIDTH` leave it 19 columns at least, so
+/// the floor only matters if that cap grows.
+const MIN_BAR_WIDTH: usize = 16;
 /// Right-aligned duration column: "99.9 ms" is the widest below 100 000 s.
 pub(super) const DURATION_WIDTH: usize = 7;
 /// Widest name column, indentation included.
@@ -31,6 +37,8 @@ pub(super) struct Waterfall<'a> {
     pub(super) total: Duration,
     /// Columns of the name column, indentation included; every row is padded to it.
     pub(super) name_width: usize,
+    /// Columns of the bar between its borders: what the name column leaves of the line.
+    pub(super) bar_width: usize,
     pub(super) rows: Vec<Row<'a>>,
 }
 
@@ -66,17 +74,20 @@ impl<'a> Waterfall<'a> {
                     name: clean(&span.name, MAX_NAME_WIDTH - indent, true),
                     padding: 0,
                     duration: duration_between(span.start_time, span.end_time),
-                    bar: bar_cells(span, start, total),
+                    bar: (0, 0),
                 }
             })
             .collect();
         let name_width = rows.iter().map(Row::name_columns).max().unwrap_or(0);
+        let bar_width = bar_width(name_width);
         for row in &mut rows {
             row.padding = name_width - row.name_columns();
+            row.bar = bar_cells(row.span, start, total, bar_width);
         }
         Some(Self {
             total,
             name_width,
+            bar_width,
             rows,
         })
     }
@@ -126,6 +137,15 @@ fn waterfall_order(spans: &[SpanData]) -> Vec<(usize, usize)> {
     order
 }
 
+/// The bar's width for a name column `name_width` wide: the rest of an 80-column line
+/// after the name, the duration and the bar's borders, between the bounds.
+fn bar_width(name_width: usize) -> usize {
+    let fixed = name_width + 2 + DURATION_WIDTH + 2 + 2;
+    MAX_LINE_COLUMNS
+        .saturating_sub(fixed)
+        .clamp(MIN_BAR_WIDTH, MAX_BAR_WIDTH)
+}
+
 fn duration_between(start: SystemTime, end: SystemTime) -> Duration {
     end.duration_since(start).unwrap_or_default()
 }
@@ -133,14 +153,14 @@ fn duration_between(start: SystemTime, end: SystemTime) -> Duration {
 /// The bar's filled cells `[from, to)` for a span on the trace's timeline; at least one
 /// cell, so instantaneous spans stay visible. Integer nanoseconds, so a span ending
 /// exactly on a cell boundary does not spill into the next cell through float error.
-fn bar_cells(span: &SpanData, trace_start: SystemTime, total: Duration) -> (usize, usize) {
+fn bar_cells(span: &SpanData, trace_start: SystemTime, total: Duration, bar_width: usize) -> (usize, usize) {
     let total = total.as_nanos();
     if total == 0 {
-        return (0, BAR_WIDTH);
+        return (0, bar_width);
     }
     let offset = duration_between(trace_start, span.start_time).as_nanos();
     let end = offset + duration_between(span.start_time, span.end_time).as_nanos();
-    let width = BAR_WIDTH as u128;
+    let width = bar_width as u128;
     let cell = |nanos: u128, round_up: bool| -> usize {
         let scaled = nanos.saturating_mul(width);
         let cells = if round_up {
@@ -148,11 +168,11 @@ fn bar_cells(span: &SpanData, trace_start: SystemTime, total: Duration) -> (usiz
         } else {
             scaled / total
         };
-        // At most BAR_WIDTH once clamped, so the conversion cannot fail.
-        usize::try_from(cells.min(width)).unwrap_or(BAR_WIDTH)
+        // At most bar_width once clamped, so the conversion cannot fail.
+        usize::try_from(cells.min(width)).unwrap_or(bar_width)
     };
-    let from = cell(offset, false).min(BAR_WIDTH - 1);
-    let to = cell(end, true).clamp(from + 1, BAR_WIDTH);
+    let from = cell(offset, false).min(bar_width - 1);
+    let to = cell(end, true).clamp(from + 1, bar_width);
     (from, to)
 }
 
@@ -235,6 +255,37 @@ mod tests {
             row.name
         );
         assert!(row.name.ends_with('…'), "{:?}", row.name);
+    }
+
+    #[test]
+    fn long_names_narrow_the_bar_so_rows_fit_80_columns() {
+        let spans = [
+            S::new(1, 0, "process_standalone", 0, 100).build(),
+            S::new(2, 1, "embeddings text-embedding-3-small", 0, 50).build(),
+            S::new(3, 2, "POST /v1/embeddings handled by a long name", 50, 100).build(),
+        ];
+        let waterfall = Waterfall::new(&spans).unwrap();
+        // 4 columns of indentation and a 42-column name leave 80 - 46 - 13 = 21.
+        assert_eq!((waterfall.name_width, waterfall.bar_width), (46, 21));
+        assert_eq!(waterfall.rows[0].bar, (0, 21));
+        assert_eq!(waterfall.rows[2].bar, (10, 21));
+
+        let buf = SharedBuf::default();
+        block_on(exporter(&buf).export(spans.to_vec())).unwrap();
+        let text = buf.text();
+        for line in text.lines() {
+            assert!(
+                line.width() <= MAX_LINE_COLUMNS,
+                "{} columns: {line}",
+                line.width()
+            );
+        }
+        assert!(text.contains("│█████████████████████│"), "{text}");
+
+        let widest = [S::new(1, 0, "x".repeat(200).leak(), 0, 1).build()];
+        let waterfall = Waterfall::new(&widest).unwrap();
+        assert_eq!(waterfall.name_width + 13 + waterfall.bar_width, MAX_LINE_COLUMNS);
+        assert!(waterfall.bar_width >= MIN_BAR_WIDTH);
     }
 
     #[test]

@@ -15,11 +15,9 @@ use opentelemetry_semantic_conventions::attribute::{
 use unicode_width::UnicodeWidthStr;
 
 use super::buffer::{Completeness, FinishedTrace};
-use super::layout::{Row, Waterfall, BAR_WIDTH, DURATION_WIDTH};
+use super::layout::{Row, Waterfall, DURATION_WIDTH, MAX_LINE_COLUMNS};
 use crate::export::console::{clean, fmt_duration, fmt_key, fmt_value, paint, Style};
 
-/// Cap on a whole line, in terminal columns; the attribute tail is wrapped and cut to fit.
-const MAX_LINE_COLUMNS: usize = 80;
 /// Continuation lines per span at most; the last one ends with `…` when more was left.
 const MAX_CONTINUATION_LINES: usize = 2;
 /// Continuation lines start this much deeper than the span's name.
@@ -46,10 +44,10 @@ pub(super) fn render_trace(out: &mut String, trace: &FinishedTrace, service: Opt
         return;
     };
     render_header(out, trace, &waterfall, service, color);
-    let prefix_width = waterfall.name_width + 2 + DURATION_WIDTH + 2 + BAR_WIDTH + 2;
+    let prefix_width = waterfall.name_width + 2 + DURATION_WIDTH + 2 + waterfall.bar_width + 2;
     let tail_budget = MAX_LINE_COLUMNS.saturating_sub(prefix_width + 2);
     for row in &waterfall.rows {
-        render_row(out, row, tail_budget, color);
+        render_row(out, row, waterfall.bar_width, tail_budget, color);
     }
     out.push('\n');
 }
@@ -86,7 +84,7 @@ fn render_header(
     out.push('\n');
 }
 
-fn render_row(out: &mut String, row: &Row<'_>, tail_budget: usize, color: bool) {
+fn render_row(out: &mut String, row: &Row<'_>, bar_width: usize, tail_budget: usize, color: bool) {
     let span = row.span;
     let error = match &span.status {
         Status::Error { description } => Some(description),
@@ -110,7 +108,7 @@ fn render_row(out: &mut String, row: &Row<'_>, tail_budget: usize, color: bool) 
         if error.is_some() { Style::Red } else { Style::Cyan },
         &fill,
     );
-    line.push_str(&" ".repeat(BAR_WIDTH - to));
+    line.push_str(&" ".repeat(bar_width - to));
     line.push('│');
 
     let mut segments: Vec<(Option<Style>, String)> = Vec::new();
