@@ -7,8 +7,8 @@
 #   benches/ir.sh realistic             # src/bin/realistic.rs `loop`, per OTEL_* mode
 #   MODES="off full" benches/ir.sh realistic
 #
-# Each case runs twice, with N1 and N2 requests (defaults 2000 and 6000; the realistic
-# service 300 and 900), and Ir/request = (Ir(N2) - Ir(N1)) / (N2 - N1): set-up, first
+# Each case runs twice, with N1 and N2 requests (defaults 1000 and 3000; the realistic
+# service 200 and 600), and Ir/request = (Ir(N2) - Ir(N1)) / (N2 - N1): set-up, first
 # requests and exit cancel out. Every thread counts (the batch export thread too).
 # KEEP=dir keeps the callgrind files of the N2 runs, for `callgrind_annotate --inclusive=yes`.
 #
@@ -26,7 +26,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 target="${CARGO_TARGET_DIR:-$root/target}/release"
 command -v valgrind >/dev/null || { echo "ir.sh: valgrind not found" >&2; exit 1; }
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/wrk-bench.XXXXXX")
 RUN_ENV=""
 keep=${KEEP:-}
 [[ -n "$keep" ]] && mkdir -p "$keep"
@@ -52,7 +52,7 @@ report() {
 
 case "$what" in
 http)
-    N1=${N1:-2000}; N2=${N2:-6000}
+    N1=${N1:-1000}; N2=${N2:-3000}
     (cd "$root" && cargo bench --quiet -p otel-benches --bench http --no-run 2>/dev/null) || true
     bin=$(ls -t "$target"/deps/http-* 2>/dev/null | grep -v '\.d$' | head -1)
     [[ -x "$bin" ]] || { echo "ir.sh: no http bench binary under $target/deps" >&2; exit 1; }
@@ -70,7 +70,7 @@ http)
     fi
     ;;
 realistic)
-    N1=${N1:-300}; N2=${N2:-900}
+    N1=${N1:-200}; N2=${N2:-600}
     (cd "$root" && cargo build --quiet --profile bench -p otel-benches --bin realistic)
     bin="$target/realistic"
     MODES=${MODES:-"off full ratio10 none metrics"}

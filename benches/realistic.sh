@@ -41,7 +41,7 @@ if [[ -z "${REALISTIC:-}" ]]; then
 fi
 [[ -x "$REALISTIC" ]] || { echo "realistic.sh: no binary at $REALISTIC" >&2; exit 1; }
 
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/wrk-bench.XXXXXX")
 COLLECTOR_PID=""
 trap '[[ -n "$COLLECTOR_PID" ]] && kill "$COLLECTOR_PID" 2>/dev/null; rm -rf "$work"' EXIT
 start_collector "$work" "$LOAD_CPU"

@@ -26,7 +26,7 @@ use opentelemetry::KeyValue;
 /// A histogram with its attributes fixed.
 pub struct SeriesHistogram<T>(imp::Histogram<T>);
 
-impl<T> SeriesHistogram<T> {
+impl<T: Clone> SeriesHistogram<T> {
     /// `histogram` with `attributes` fixed.
     pub fn new(histogram: &Histogram<T>, attributes: &[KeyValue]) -> Self {
         Self(imp::histogram(histogram, attributes))
@@ -42,7 +42,7 @@ impl<T> SeriesHistogram<T> {
 /// An up-down counter with its attributes fixed.
 pub struct SeriesUpDownCounter<T>(imp::UpDownCounter<T>);
 
-impl<T> SeriesUpDownCounter<T> {
+impl<T: Clone> SeriesUpDownCounter<T> {
     /// `counter` with `attributes` fixed.
     pub fn new(counter: &UpDownCounter<T>, attributes: &[KeyValue]) -> Self {
         Self(imp::up_down_counter(counter, attributes))
@@ -71,9 +71,14 @@ impl<T> std::fmt::Debug for SeriesUpDownCounter<T> {
 mod imp {
     use opentelemetry::KeyValue;
 
-    pub(super) use opentelemetry::metrics::{BoundHistogram as Histogram, BoundUpDownCounter as UpDownCounter};
+    pub(super) use opentelemetry::metrics::{
+        BoundHistogram as Histogram, BoundUpDownCounter as UpDownCounter,
+    };
 
-    pub(super) fn histogram<T>(histogram: &opentelemetry::metrics::Histogram<T>, attributes: &[KeyValue]) -> Histogram<T> {
+    pub(super) fn histogram<T>(
+        histogram: &opentelemetry::metrics::Histogram<T>,
+        attributes: &[KeyValue],
+    ) -> Histogram<T> {
         histogram.bind(attributes)
     }
 
@@ -113,14 +118,17 @@ mod imp {
         }
     }
 
-    pub(super) fn histogram<T>(histogram: &opentelemetry::metrics::Histogram<T>, attributes: &[KeyValue]) -> Histogram<T> {
+    pub(super) fn histogram<T: Clone>(
+        histogram: &opentelemetry::metrics::Histogram<T>,
+        attributes: &[KeyValue],
+    ) -> Histogram<T> {
         Histogram {
             instrument: histogram.clone(),
             attributes: attributes.into(),
         }
     }
 
-    pub(super) fn up_down_counter<T>(
+    pub(super) fn up_down_counter<T: Clone>(
         counter: &opentelemetry::metrics::UpDownCounter<T>,
         attributes: &[KeyValue],
     ) -> UpDownCounter<T> {

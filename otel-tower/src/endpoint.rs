@@ -89,7 +89,10 @@ impl ServerAddress {
 /// the same host, so it is parsed again only when the header changes. One entry, so a
 /// client sending many hosts costs a parse each (as without the cache), never memory.
 #[derive(Default)]
-pub(crate) struct HostCache(RwLock<Option<(Box<[u8]>, Option<ServerAddress>)>>);
+pub(crate) struct HostCache(RwLock<Option<LastHost>>);
+
+/// A `Host` header's bytes and the address they gave.
+type LastHost = (Box<[u8]>, Option<ServerAddress>);
 
 impl HostCache {
     /// [`ServerAddress::of_request`], from the cache when the request's `Host` is the
@@ -168,18 +171,29 @@ mod tests {
                 req = req.header(HOST, host);
             }
             let (parts, ()) = req.body(()).unwrap().into_parts();
-            let cached = cache.server_address(&parts).map(|a| (a.address.as_str().into_owned(), a.port));
+            let cached = cache
+                .server_address(&parts)
+                .map(|a| (a.address.as_str().into_owned(), a.port));
             let parsed = ServerAddress::of_request(&parts).map(|a| (a.address.as_str().into_owned(), a.port));
             assert_eq!(cached, parsed, "host {host:?}, uri {uri:?}");
             cached
         };
         for _ in 0..2 {
-            assert_eq!(of("example.com:8080", "/"), Some(("example.com".into(), Some(8080))));
-            assert_eq!(of("example.com:8080", "/"), Some(("example.com".into(), Some(8080))));
+            assert_eq!(
+                of("example.com:8080", "/"),
+                Some(("example.com".into(), Some(8080)))
+            );
+            assert_eq!(
+                of("example.com:8080", "/"),
+                Some(("example.com".into(), Some(8080)))
+            );
             assert_eq!(of("h/x", "/"), None);
             assert_eq!(of("h/x", "/"), None);
             assert_eq!(of("", "/"), None);
-            assert_eq!(of("other", "https://api.local/a"), Some(("api.local".into(), Some(443))));
+            assert_eq!(
+                of("other", "https://api.local/a"),
+                Some(("api.local".into(), Some(443)))
+            );
             assert_eq!(of("[::1]", "/"), Some(("::1".into(), Some(80))));
         }
     }

@@ -156,7 +156,8 @@ impl ServerSeries {
     /// Adds `delta` to the active requests of (`method`, `scheme`).
     pub(crate) fn add_active(&self, counter: &UpDownCounter<i64>, attributes: &[KeyValue; 2], delta: i64) {
         let [method, scheme] = attributes;
-        let matches = |(m, s, _): &&(Value, Value, SeriesUpDownCounter<i64>)| *m == method.value && *s == scheme.value;
+        let matches =
+            |(m, s, _): &&(Value, Value, SeriesUpDownCounter<i64>)| *m == method.value && *s == scheme.value;
         if let Some((_, _, series)) = self
             .active
             .read()

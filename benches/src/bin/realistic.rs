@@ -123,7 +123,12 @@ impl std::error::Error for AppError {}
 /// The handler's work: the lookup and the downstream call.
 #[instrumented(skip(app))]
 async fn load_user(app: &App, id: u64) -> Result<String, AppError> {
-    let user = app.repo.find(id).await.map_err(AppError::Db)?.ok_or(AppError::NotFound)?;
+    let user = app
+        .repo
+        .find(id)
+        .await
+        .map_err(AppError::Db)?
+        .ok_or(AppError::NotFound)?;
     let request = http::Request::get(app.slow.clone())
         .body(Empty::new())
         .map_err(|e| AppError::Downstream(e.to_string()))?;

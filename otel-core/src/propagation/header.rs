@@ -22,11 +22,14 @@ pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        // A value that is not a valid header is skipped rather than sent mangled.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        // The W3C fields by their static names (no parsing of the key), the value's
+        // buffer taken over rather than copied. A value that is not a valid header is
+        // skipped rather than sent mangled.
+        let name = match FIELDS.iter().find(|(field, _)| *field == key) {
+            Some((_, name)) => Ok(name.clone()),
+            None => HeaderName::from_bytes(key.as_bytes()),
+        };
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
             self.0.insert(name, value);
         }
     }

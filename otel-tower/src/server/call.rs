@@ -22,8 +22,8 @@ use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, 
 use crate::call::{content_length, Call, CallSpan};
 use crate::endpoint;
 use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
-use crate::method::{MethodAttrs, OTHER};
 use crate::instruments::ServerInstruments;
+use crate::method::{MethodAttrs, OTHER};
 use crate::protocol::Protocol;
 use crate::series::{Measurement, SeriesKey};
 use crate::url::split_host_port;
@@ -94,15 +94,17 @@ impl ServerHttp {
                 status,
                 version,
             };
-            let bound = instruments.series.record(instruments.bound(), &key, &measurement, || {
-                [
-                    self.method.key_value(),
-                    KeyValue::new(URL_SCHEME, self.scheme.clone()),
-                    KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
-                    KeyValue::new(HTTP_ROUTE, Value::from(route.clone())),
-                    KeyValue::new(NETWORK_PROTOCOL_VERSION, version),
-                ]
-            });
+            let bound = instruments
+                .series
+                .record(instruments.bound(), &key, &measurement, || {
+                    [
+                        self.method.key_value(),
+                        KeyValue::new(URL_SCHEME, self.scheme.clone()),
+                        KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
+                        KeyValue::new(HTTP_ROUTE, Value::from(route.clone())),
+                        KeyValue::new(NETWORK_PROTOCOL_VERSION, version),
+                    ]
+                });
             if bound {
                 return;
             }
