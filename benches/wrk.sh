@@ -36,7 +36,7 @@ if [[ -z "${HTTP_SERVER:-}" ]]; then
 fi
 [[ -x "$HTTP_SERVER" ]] || { echo "wrk.sh: no server binary at $HTTP_SERVER" >&2; exit 1; }
 
-work=$(mktemp -d)
+work=$(mktemp -d "${TMPDIR:-/tmp}/wrk-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 

@@ -5,7 +5,8 @@
 //! `SdkTracerProvider` with a `SimpleSpanProcessor` into a discarding, counting
 //! exporter (all work stays on the measured thread, so figures are stable on 2 cores),
 //! `AlwaysOn` sampling, an `SdkMeterProvider` with a `ManualReader` that is never
-//! collected, and the W3C propagator. Every request is `GET /users/42` with a
+//! collected, and `otel_core::propagation::Propagator` (what `init()` installs: W3C
+//! trace context and baggage). Every request is `GET /users/42` with a
 //! `traceparent`. The spans exported per case are printed so a figure can be trusted.
 //!
 //! Cases: bare; `otel_tower::HttpServerLayer` (traces + metrics); tower-http
@@ -21,7 +22,6 @@ use http_body_util::BodyExt;
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracerProvider, SimpleSpanProcessor};
 use otel_benches::raw_layer::RawLayer;
 use otel_benches::DiscardExporter;
@@ -70,7 +70,8 @@ fn install() -> (DiscardExporter, SdkTracerProvider, SdkMeterProvider) {
         .with_reader(ManualReader::builder().build())
         .build();
     global::set_meter_provider(meter_provider.clone());
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    // The propagator `init()` installs, as users run it.
+    global::set_text_map_propagator(otel_core::propagation::Propagator::default());
     (exporter, provider, meter_provider)
 }
 

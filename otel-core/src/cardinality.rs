@@ -30,7 +30,8 @@ pub const DEFAULT_CARDINALITY_LIMIT: usize = 1000;
 pub struct CardinalityLimit {
     owner: &'static str,
     limit: usize,
-    seen: RwLock<HashSet<Box<str>>>,
+    /// Shared strings, so an admitted value is handed out without copying it.
+    seen: RwLock<HashSet<Arc<str>>>,
     overflowed: AtomicU64,
 }
 
@@ -55,24 +56,42 @@ impl CardinalityLimit {
     /// Whether `value` may be recorded: seen before, or new while fewer than `limit`
     /// values were seen. A refusal is counted.
     pub fn admit(&self, value: &str) -> bool {
-        if self
+        self.intern(value).is_some()
+    }
+
+    /// [`admit`](Self::admit), returning the admitted value as a string shared by every
+    /// caller: a component that records the value on each request (as an attribute
+    /// `Value`) then copies no text, and may compare values by pointer.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use otel_core::cardinality::CardinalityLimit;
+    ///
+    /// let routes = CardinalityLimit::new("example", 1);
+    /// let first = routes.intern("/users/{id}").unwrap();
+    /// assert!(Arc::ptr_eq(&first, &routes.intern("/users/{id}").unwrap()));
+    /// assert_eq!(routes.intern("/orders/{id}"), None); // over the limit
+    /// ```
+    pub fn intern(&self, value: &str) -> Option<Arc<str>> {
+        if let Some(shared) = self
             .seen
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .contains(value)
+            .get(value)
         {
-            return true;
+            return Some(shared.clone());
         }
         let mut seen = self.seen.write().unwrap_or_else(PoisonError::into_inner);
-        if seen.contains(value) {
-            return true;
+        if let Some(shared) = seen.get(value) {
+            return Some(shared.clone());
         }
         if seen.len() < self.limit {
-            seen.insert(value.into());
-            return true;
+            let shared: Arc<str> = Arc::from(value);
+            seen.insert(shared.clone());
+            return Some(shared);
         }
         self.overflowed.fetch_add(1, Ordering::Relaxed);
-        false
+        None
     }
 
     /// How many values were refused.

@@ -43,6 +43,8 @@ mod state;
 
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod bound_series;
 
 // The pipeline (feature `pipeline`): configuration, `init()`, exporters and everything
 // that turns recorded telemetry into output. It builds on the core, never the reverse.

@@ -1,6 +1,7 @@
 //! The tracer and the instruments a layer records with, created once per layer.
 
 use std::fmt;
+use std::sync::Arc;
 
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::metrics::{Histogram, Meter, MeterProvider, UpDownCounter};
@@ -12,6 +13,8 @@ use opentelemetry_semantic_conventions::metric::{
     HTTP_SERVER_RESPONSE_BODY_SIZE, RPC_CLIENT_CALL_DURATION, RPC_SERVER_CALL_DURATION,
 };
 use opentelemetry_semantic_conventions::SCHEMA_URL;
+
+use crate::series::{self, ServerSeries};
 
 /// The instrumentation scope name of everything the layers record.
 pub const SCOPE_NAME: &str = "otel-tower";
@@ -81,6 +84,19 @@ pub(crate) struct ServerInstruments {
     pub(crate) request_body_size: Histogram<u64>,
     pub(crate) response_body_size: Histogram<u64>,
     pub(crate) rpc_duration: Histogram<f64>,
+    /// The HTTP series bound so far, created with these instruments.
+    pub(crate) series: Arc<ServerSeries>,
+}
+
+impl ServerInstruments {
+    /// The instruments the HTTP series bind.
+    pub(crate) fn bound(&self) -> series::Instruments<'_> {
+        series::Instruments {
+            duration: &self.duration,
+            request_body_size: &self.request_body_size,
+            response_body_size: &self.response_body_size,
+        }
+    }
 }
 
 impl Instruments for ServerInstruments {
@@ -111,6 +127,7 @@ impl Instruments for ServerInstruments {
                 RPC_SERVER_CALL_DURATION,
                 "Measures the duration of inbound remote procedure calls.",
             ),
+            series: Arc::default(),
         }
     }
 }

@@ -57,6 +57,7 @@ mod protocol;
 #[cfg(feature = "reqwest")]
 #[cfg_attr(docsrs, doc(cfg(feature = "reqwest")))]
 pub mod reqwest;
+mod series;
 pub mod server;
 pub mod url;
 

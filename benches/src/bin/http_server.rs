@@ -8,7 +8,8 @@
 //! - `CASE`: `bare`, or `otel` (`HttpServerLayer` with traces and metrics: an SDK
 //!   `BatchSpanProcessor` with its defaults — queue 2048, batch 512, own thread — into a
 //!   discarding, counting exporter, `AlwaysOn` via the parent-based default, and an
-//!   `SdkMeterProvider` whose `ManualReader` is never collected; W3C propagator), or
+//!   `SdkMeterProvider` whose `ManualReader` is never collected; the propagator `init()`
+//!   installs), or
 //!   `traces` / `metrics`: the same layer with only that signal on, to split the cost,
 //!   or `hand`: the minimal hand-written raw-OpenTelemetry layer
 //!   (`otel_benches::raw_layer`, one span and one histogram, ended at the headers) on
@@ -28,7 +29,6 @@ use axum::routing::get;
 use axum::Router;
 use opentelemetry::global;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
 use otel_benches::DiscardExporter;
 
@@ -118,7 +118,8 @@ fn install_pipeline() -> Result<Pipeline, String> {
         .build();
     global::set_tracer_provider(tracer.clone());
     global::set_meter_provider(meter.clone());
-    global::set_text_map_propagator(TraceContextPropagator::new());
+    // The propagator `init()` installs, as users run it.
+    global::set_text_map_propagator(otel_core::propagation::Propagator::default());
     Ok(Pipeline {
         tracer,
         meter,

@@ -1,6 +1,8 @@
 //! `http::HeaderMap` as a propagation carrier, and inject/extract with the global
 //! propagator.
 
+use std::borrow::Cow;
+
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::{global, Context};
@@ -20,11 +22,14 @@ pub struct HeaderInjector<'a>(pub &'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        // A value that is not a valid header is skipped rather than sent mangled.
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
+        // The W3C fields by their static names (no parsing of the key), the value's
+        // buffer taken over rather than copied. A value that is not a valid header is
+        // skipped rather than sent mangled.
+        let name = match FIELDS.iter().find(|(field, _)| *field == key) {
+            Some((_, name)) => Ok(name.clone()),
+            None => HeaderName::from_bytes(key.as_bytes()),
+        };
+        if let (Ok(name), Ok(value)) = (name, HeaderValue::try_from(value)) {
             self.0.insert(name, value);
         }
     }
@@ -49,39 +54,65 @@ impl Injector for HeaderInjector<'_> {
 #[derive(Debug)]
 pub struct HeaderExtractor<'a> {
     headers: &'a HeaderMap,
-    joined: Vec<(&'static str, String)>,
+    /// `traceparent`, `tracestate` and `baggage` (in [`FIELDS`] order), read once when
+    /// built: the propagators ask for each, and a lookup by a static name skips parsing
+    /// the key that a lookup by `&str` pays every time.
+    fields: [Option<Cow<'a, str>>; 3],
 }
 
+/// The fields every request is asked for, by the names the propagators use.
+const FIELDS: [(&str, HeaderName); 3] = [
+    ("traceparent", HeaderName::from_static("traceparent")),
+    ("tracestate", HeaderName::from_static("tracestate")),
+    ("baggage", HeaderName::from_static("baggage")),
+];
+
 impl<'a> HeaderExtractor<'a> {
-    /// Wraps `headers`, joining repeated list headers up front.
+    /// Wraps `headers`, reading the W3C fields and joining repeated list headers up front.
     pub fn new(headers: &'a HeaderMap) -> Self {
-        let mut joined = Vec::new();
-        for key in ["tracestate", "baggage"] {
-            let mut values = headers.get_all(key).iter();
-            if let (Some(first), Some(_)) = (values.next(), values.next()) {
-                let all: Option<Vec<&str>> = headers.get_all(key).iter().map(|v| v.to_str().ok()).collect();
-                if let Some(all) = all {
-                    joined.push((key, all.join(",")));
-                } else if let Ok(first) = first.to_str() {
-                    joined.push((key, first.to_owned()));
-                }
-            }
+        let [traceparent, tracestate, baggage] = &FIELDS;
+        Self {
+            headers,
+            fields: [
+                single(headers, &traceparent.1).map(Cow::Borrowed),
+                list(headers, &tracestate.1),
+                list(headers, &baggage.1),
+            ],
         }
-        Self { headers, joined }
+    }
+}
+
+/// A field that must appear once: several make it invalid.
+fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    first.to_str().ok()
+}
+
+/// A list field: several are joined with `,` in order; when one of them is not UTF-8,
+/// the first alone is kept (as before joining was supported).
+fn list<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next()?;
+    if values.next().is_none() {
+        return first.to_str().ok().map(Cow::Borrowed);
+    }
+    let all: Option<Vec<&str>> = headers.get_all(name).iter().map(|v| v.to_str().ok()).collect();
+    match all {
+        Some(all) => Some(Cow::Owned(all.join(","))),
+        None => first.to_str().ok().map(Cow::Borrowed),
     }
 }
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        if let Some((_, value)) = self.joined.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Some(value);
+        if let Some(i) = FIELDS.iter().position(|(name, _)| name.eq_ignore_ascii_case(key)) {
+            return self.fields.get(i).and_then(|f| f.as_deref());
         }
-        let mut values = self.headers.get_all(key).iter();
-        let first = values.next()?;
-        if values.next().is_some() && key.eq_ignore_ascii_case("traceparent") {
-            return None;
-        }
-        first.to_str().ok()
+        self.headers.get_all(key).iter().next()?.to_str().ok()
     }
 
     fn keys(&self) -> Vec<&str> {

@@ -191,15 +191,33 @@ impl Traceparent {
 }
 
 /// Writes version `00`: the only version we send, with only the flags it defines.
+impl Traceparent {
+    /// `00-{trace-id}-{parent-id}-{flags}`, written digit by digit: it goes out on every
+    /// outgoing request, and the formatting machinery costs ten times as much.
+    fn encode(&self) -> [u8; 55] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 55];
+        out[0] = b'0';
+        out[1] = b'0';
+        let trace_id = u128::from_be_bytes(self.trace_id.to_bytes());
+        for (i, digit) in out[3..35].iter_mut().enumerate() {
+            *digit = HEX[((trace_id >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        let parent_id = u64::from_be_bytes(self.parent_id.to_bytes());
+        for (i, digit) in out[36..52].iter_mut().enumerate() {
+            *digit = HEX[((parent_id >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        let flags = self.trace_flags.to_u8() & FLAGS_V00;
+        out[53] = HEX[usize::from(flags >> 4)];
+        out[54] = HEX[usize::from(flags & 0xf)];
+        out
+    }
+}
+
 impl fmt::Display for Traceparent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            self.trace_id,
-            self.parent_id,
-            self.trace_flags.to_u8() & FLAGS_V00
-        )
+        let encoded = self.encode();
+        f.write_str(std::str::from_utf8(&encoded).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -209,6 +227,33 @@ mod tests {
 
     const TID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
     const SID: &str = "00f067aa0ba902b7";
+
+    #[test]
+    fn written_as_the_formatter_would() {
+        for (trace, span, flags) in [
+            (1u128, 1u64, 0u8),
+            (u128::MAX, u64::MAX, 0xff),
+            (
+                0x0af7_6519_16cd_43dd_8448_eb21_1c80_319c,
+                0xb7ad_6b71_6920_3331,
+                0x03,
+            ),
+            (
+                0x1000_0000_0000_0000_0000_0000_0000_000f,
+                0x8000_0000_0000_0001,
+                0x01,
+            ),
+        ] {
+            let tp = Traceparent {
+                version: 0,
+                trace_id: TraceId::from(trace),
+                parent_id: SpanId::from(span),
+                trace_flags: TraceFlags::new(flags),
+            };
+            let expected = format!("00-{trace:032x}-{span:016x}-{:02x}", flags & FLAGS_V00);
+            assert_eq!(tp.to_string(), expected);
+        }
+    }
 
     #[test]
     fn traceparent_table() {

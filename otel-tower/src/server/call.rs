@@ -20,10 +20,12 @@ use opentelemetry_semantic_conventions::attribute::{
 use super::layer::ServerConfig;
 use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, AttrBuf};
 use crate::call::{content_length, Call, CallSpan};
-use crate::endpoint::{self, ServerAddress};
+use crate::endpoint;
 use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
+use crate::instruments::ServerInstruments;
 use crate::method::{MethodAttrs, OTHER};
 use crate::protocol::Protocol;
+use crate::series::{Measurement, SeriesKey};
 use crate::url::split_host_port;
 use otel_core::propagation::{extract_with_context, outgoing_traceparent};
 
@@ -35,37 +37,101 @@ struct ServerHttp {
     method: MethodAttrs,
     scheme: Value,
     route: Option<Value>,
+    /// The route as the cardinality limit shares it; `None` when there is no route or
+    /// it was over the limit (`_OTHER`).
+    route_key: Option<Arc<str>>,
     version: Option<&'static str>,
     request_body_size: Option<u64>,
 }
 
 impl ServerHttp {
     fn of(config: &ServerConfig, parts: &Parts) -> Self {
-        let route = config
+        let text = config
             .route
             .as_ref()
             .and_then(|f| f(parts))
-            .map(cow_value)
-            .or_else(|| axum_route(parts))
-            .or_else(|| {
+            .or_else(|| axum_route(parts).map(Cow::Borrowed));
+        // Interned by the cardinality limit: recording the route copies no text.
+        let (route, route_key) = match text {
+            Some(text) => match config.shared.cardinality.intern(&text) {
+                Some(shared) => (Some(Value::from(shared.clone())), Some(shared)),
+                None => (Some(Value::from(OTHER)), None),
+            },
+            None => {
                 if config.route.is_none() {
                     warn_no_route_source();
                 }
-                None
-            })
-            .map(|route| {
-                if config.shared.cardinality.admit(&route.as_str()) {
-                    route
-                } else {
-                    Value::from(OTHER)
-                }
-            });
+                (None, None)
+            }
+        };
         Self {
             method: config.shared.known_methods.classify(&parts.method),
             scheme: endpoint::scheme_value(endpoint::scheme(parts)),
             route,
+            route_key,
             version: protocol_version(parts.version),
             request_body_size: content_length(&parts.headers),
+        }
+    }
+
+    /// Records the duration (and body sizes) of a request that ended as `outcome` says:
+    /// into its bound series in the usual case, else with the attributes it has.
+    fn record(&self, instruments: &ServerInstruments, outcome: Outcome<'_>) {
+        let measurement = Measurement {
+            seconds: outcome.seconds,
+            body_sizes: outcome
+                .body_sizes
+                .then_some((self.request_body_size, outcome.response_body_size)),
+        };
+        // The usual shape: a route under the limit, a status, no error.
+        if let (Some(status), Some(route), Some(version), None) =
+            (outcome.status, &self.route_key, self.version, outcome.error_type)
+        {
+            let key = SeriesKey {
+                route: route.clone(),
+                method: self.method.value.clone(),
+                scheme: self.scheme.clone(),
+                status,
+                version,
+            };
+            let bound = instruments
+                .series
+                .record(instruments.bound(), &key, &measurement, || {
+                    [
+                        self.method.key_value(),
+                        KeyValue::new(URL_SCHEME, self.scheme.clone()),
+                        KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
+                        KeyValue::new(HTTP_ROUTE, Value::from(route.clone())),
+                        KeyValue::new(NETWORK_PROTOCOL_VERSION, version),
+                    ]
+                });
+            if bound {
+                return;
+            }
+        }
+        let mut buf = AttrBuf::<6>::new();
+        buf.push(self.method.key_value());
+        buf.push(KeyValue::new(URL_SCHEME, self.scheme.clone()));
+        buf.push_opt(
+            outcome
+                .status
+                .map(|s| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(s))),
+        );
+        buf.push_opt(self.route.clone().map(|r| KeyValue::new(HTTP_ROUTE, r)));
+        buf.push_opt(self.version.map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v)));
+        buf.push_opt(
+            outcome
+                .error_type
+                .cloned()
+                .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
+        );
+        let attrs = buf.as_slice();
+        instruments.duration.record(measurement.seconds, attrs);
+        if let Some((request, response)) = measurement.body_sizes {
+            if let Some(size) = request {
+                instruments.request_body_size.record(size, attrs);
+            }
+            instruments.response_body_size.record(response, attrs);
         }
     }
 
@@ -123,6 +189,15 @@ impl ServerHttp {
     }
 }
 
+/// How a request ended, as its metrics record it.
+struct Outcome<'a> {
+    status: Option<u16>,
+    error_type: Option<&'a Cow<'static, str>>,
+    response_body_size: u64,
+    body_sizes: bool,
+    seconds: f64,
+}
+
 /// The live telemetry of one request, ended as cancelled when its
 /// [`InFlight`](crate::call::InFlight) holder is dropped before it finished.
 pub struct ServerCall {
@@ -153,7 +228,9 @@ impl ServerCall {
             &call.protocol,
             call.config.active_requests,
         ) {
-            instruments.active_requests.add(1, &http.active_attrs());
+            instruments
+                .series
+                .add_active(&instruments.active_requests, &http.active_attrs(), 1);
             call.counted_active = true;
         }
         if let Some(tracer) = call.config.shared.tracer() {
@@ -201,7 +278,7 @@ impl ServerCall {
                 rpc.span_name()
             }
         };
-        if let Some(server) = ServerAddress::of_request(parts) {
+        if let Some(server) = self.config.hosts.server_address(parts) {
             attributes.push(server.address());
             attributes.extend(server.port());
         }
@@ -249,13 +326,13 @@ impl Call for ServerCall {
         }
         let is_grpc = self.protocol.is_grpc();
         self.span.if_recording(|span| {
-            let mut attributes: Vec<KeyValue> = Vec::new();
             if !is_grpc {
-                attributes.push(KeyValue::new(
+                span.set_attribute(KeyValue::new(
                     HTTP_RESPONSE_STATUS_CODE,
                     i64::from(status.as_u16()),
                 ));
             }
+            let mut attributes: Vec<KeyValue> = Vec::new();
             self.config
                 .shared
                 .response_headers
@@ -322,56 +399,20 @@ impl Call for ServerCall {
         match &mut self.protocol {
             Protocol::Http(http) => {
                 if let Some(instruments) = self.config.shared.instruments() {
-                    let ServerHttp {
-                        method,
-                        scheme,
-                        route,
-                        version,
-                        request_body_size,
-                    } = &*http;
-                    let mut buf: AttrBuf<6>;
-                    let common;
-                    let attrs: &[KeyValue] = match (self.status, route, version, &self.error_type) {
-                        // The usual shape, built in place without the general buffer.
-                        (Some(status), Some(route), Some(version), None) => {
-                            common = [
-                                method.key_value(),
-                                KeyValue::new(URL_SCHEME, scheme.clone()),
-                                KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status)),
-                                KeyValue::new(HTTP_ROUTE, route.clone()),
-                                KeyValue::new(NETWORK_PROTOCOL_VERSION, *version),
-                            ];
-                            &common
-                        }
-                        _ => {
-                            buf = AttrBuf::new();
-                            buf.push(method.key_value());
-                            buf.push(KeyValue::new(URL_SCHEME, scheme.clone()));
-                            buf.push_opt(
-                                self.status
-                                    .map(|s| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(s))),
-                            );
-                            buf.push_opt(route.clone().map(|r| KeyValue::new(HTTP_ROUTE, r)));
-                            buf.push_opt(version.map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v)));
-                            buf.push_opt(
-                                self.error_type
-                                    .clone()
-                                    .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
-                            );
-                            buf.as_slice()
-                        }
-                    };
-                    instruments.duration.record(elapsed, attrs);
-                    if self.config.shared.body_sizes {
-                        if let Some(size) = request_body_size {
-                            instruments.request_body_size.record(*size, attrs);
-                        }
-                        instruments
-                            .response_body_size
-                            .record(self.response_body_size, attrs);
-                    }
+                    http.record(
+                        instruments,
+                        Outcome {
+                            status: self.status,
+                            error_type: self.error_type.as_ref(),
+                            response_body_size: self.response_body_size,
+                            body_sizes: self.config.shared.body_sizes,
+                            seconds: elapsed,
+                        },
+                    );
                     if self.counted_active {
-                        instruments.active_requests.add(-1, &http.active_attrs());
+                        instruments
+                            .series
+                            .add_active(&instruments.active_requests, &http.active_attrs(), -1);
                     }
                 }
                 self.span.end(|span| {
@@ -451,15 +492,15 @@ fn peer_addr(parts: &Parts) -> Option<SocketAddr> {
 }
 
 #[cfg(feature = "axum")]
-fn axum_route(parts: &Parts) -> Option<Value> {
+fn axum_route(parts: &Parts) -> Option<&str> {
     parts
         .extensions
         .get::<axum::extract::MatchedPath>()
-        .map(|p| Value::from(Arc::<str>::from(p.as_str())))
+        .map(axum::extract::MatchedPath::as_str)
 }
 
 #[cfg(not(feature = "axum"))]
-fn axum_route(_parts: &Parts) -> Option<Value> {
+fn axum_route(_parts: &Parts) -> Option<&str> {
     None
 }
 

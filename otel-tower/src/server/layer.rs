@@ -9,6 +9,7 @@ use tower::Layer;
 
 use super::HttpServerService;
 use crate::config::{PartsPredicate, SharedConfig};
+use crate::endpoint::HostCache;
 use crate::instruments::ServerInstruments;
 
 pub(crate) type RouteFn = Arc<dyn Fn(&Parts) -> Option<Cow<'static, str>> + Send + Sync>;
@@ -23,6 +24,8 @@ pub(crate) struct ServerConfig {
     pub(crate) public_endpoint: Option<PartsPredicate>,
     pub(crate) traceresponse: bool,
     pub(crate) active_requests: bool,
+    /// `server.address` and `server.port` of the last `Host` seen.
+    pub(crate) hosts: Arc<HostCache>,
 }
 
 /// A Tower [`Layer`] that gives every request a SERVER span and the HTTP server metrics
@@ -94,6 +97,7 @@ impl HttpServerLayer {
                 public_endpoint: None,
                 traceresponse: false,
                 active_requests: false,
+                hosts: Arc::default(),
             }),
         }
     }
