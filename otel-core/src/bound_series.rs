@@ -1,10 +1,10 @@
-//! Metric series with fixed attributes for the `otel-tower` layers: a layer keeps one per
-//! (method, route, status, …) it has seen and records into it without hashing the
+//! Metric series with fixed attributes: the `otel-tower` layers keep one per (method,
+//! route, status, …) they have seen, the macros' runtime one per function for its
+//! successful calls and calls in flight, and each records into it without hashing the
 //! attribute set again. Not a public API: nothing here is covered by semver, and only
 //! the crates of the same release may use it.
 //!
-//! With the `bound-instruments` feature a series is the SDK's bound instrument, the same
-//! choice the macros' runtime makes for its fixed series (`__private::series`): an
+//! With the `bound-instruments` feature a series is the SDK's bound instrument: an
 //! unbound measurement with 5 attributes spends most of its ~2,400 instructions sorting,
 //! de-duplicating and hashing the attribute set, a bound one skips all of that. Without
 //! the feature the instrument keeps its attributes beside it and records ordinary
@@ -20,8 +20,24 @@
 //! series.record(0.25);
 //! ```
 
-use opentelemetry::metrics::{Histogram, UpDownCounter};
+use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
 use opentelemetry::KeyValue;
+
+/// A counter with its attributes fixed.
+pub struct SeriesCounter<T>(imp::Counter<T>);
+
+impl<T: Clone> SeriesCounter<T> {
+    /// `counter` with `attributes` fixed.
+    pub fn new(counter: &Counter<T>, attributes: &[KeyValue]) -> Self {
+        Self(imp::counter(counter, attributes))
+    }
+
+    /// Adds `value` to the series.
+    #[inline]
+    pub fn add(&self, value: T) {
+        self.0.add(value);
+    }
+}
 
 /// A histogram with its attributes fixed.
 pub struct SeriesHistogram<T>(imp::Histogram<T>);
@@ -55,6 +71,12 @@ impl<T: Clone> SeriesUpDownCounter<T> {
     }
 }
 
+impl<T> std::fmt::Debug for SeriesCounter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SeriesCounter")
+    }
+}
+
 impl<T> std::fmt::Debug for SeriesHistogram<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SeriesHistogram")
@@ -72,8 +94,15 @@ mod imp {
     use opentelemetry::KeyValue;
 
     pub(super) use opentelemetry::metrics::{
-        BoundHistogram as Histogram, BoundUpDownCounter as UpDownCounter,
+        BoundCounter as Counter, BoundHistogram as Histogram, BoundUpDownCounter as UpDownCounter,
     };
+
+    pub(super) fn counter<T>(
+        counter: &opentelemetry::metrics::Counter<T>,
+        attributes: &[KeyValue],
+    ) -> Counter<T> {
+        counter.bind(attributes)
+    }
 
     pub(super) fn histogram<T>(
         histogram: &opentelemetry::metrics::Histogram<T>,
@@ -93,6 +122,18 @@ mod imp {
 #[cfg(not(feature = "bound-instruments"))]
 mod imp {
     use opentelemetry::KeyValue;
+
+    /// A counter and its attributes (the unbound form of `BoundCounter`).
+    pub(super) struct Counter<T> {
+        instrument: opentelemetry::metrics::Counter<T>,
+        attributes: Box<[KeyValue]>,
+    }
+
+    impl<T> Counter<T> {
+        pub(super) fn add(&self, value: T) {
+            self.instrument.add(value, &self.attributes);
+        }
+    }
 
     /// A histogram and its attributes (the unbound form of `BoundHistogram`).
     pub(super) struct Histogram<T> {
@@ -115,6 +156,16 @@ mod imp {
     impl<T> UpDownCounter<T> {
         pub(super) fn add(&self, value: T) {
             self.instrument.add(value, &self.attributes);
+        }
+    }
+
+    pub(super) fn counter<T: Clone>(
+        counter: &opentelemetry::metrics::Counter<T>,
+        attributes: &[KeyValue],
+    ) -> Counter<T> {
+        Counter {
+            instrument: counter.clone(),
+            attributes: attributes.into(),
         }
     }
 

@@ -18,7 +18,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 use opentelemetry_semantic_conventions::attribute::{CODE_FUNCTION_NAME, ERROR_TYPE};
 
 use super::global::{GlobalSlot, GlobalTracer};
-use super::series::{self, FixedCounter, FixedHistogram, FixedUpDownCounter};
+use super::series::{FixedCounter, FixedHistogram, FixedUpDownCounter};
 use super::{ACTIVE, CALLS, DURATION, RESULT};
 use crate::state::Installed;
 
@@ -97,11 +97,11 @@ impl Instruments {
         let base = [function, namespace];
         let ok = [base[0].clone(), base[1].clone(), KeyValue::new(RESULT, "ok")];
         Instruments {
-            ok_calls: series::counter(&calls, &ok),
-            ok_duration: series::histogram(&duration, &ok),
+            ok_calls: FixedCounter::new(&calls, &ok),
+            ok_duration: FixedHistogram::new(&duration, &ok),
             calls,
             duration,
-            active: active.map(|a| series::up_down_counter(&a, &base)),
+            active: active.map(|a| FixedUpDownCounter::new(&a, &base)),
             base,
         }
     }
