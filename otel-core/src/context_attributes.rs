@@ -6,7 +6,7 @@
 //! is injected into outgoing requests, so a user id given to a span does not travel to a
 //! third-party API in a `baggage` header.
 //!
-//! `init()` and [`testing`](crate::testing) install [`ContextAttributesProcessor`],
+//! `init()` and the `testing` pipeline install [`ContextAttributesProcessor`],
 //! which copies the attributes onto each span as it starts; until the first call to
 //! [`scope`] or [`set`] it returns at once, so programs that never use them pay a single
 //! atomic load per sampled span.
