@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use opentelemetry::context::{FutureExt as _, WithContext};
 use opentelemetry::trace::Span as _;
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::{Array, Context, ContextGuard, KeyValue, StringValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
@@ -52,7 +52,7 @@ where
     I: IntoIterator<Item = KeyValue>,
 {
     IN_USE.store(true, Ordering::Relaxed);
-    let added: Vec<KeyValue> = attributes.into_iter().collect();
+    let added: Vec<KeyValue> = attributes.into_iter().map(shared).collect();
     // Span attributes are a list, not a map: drop the outer value of a key set again.
     let mut all: Vec<KeyValue> = cx
         .get::<ContextAttributes>()
@@ -65,6 +65,21 @@ where
         .unwrap_or_default();
     all.extend(added);
     cx.with_value(ContextAttributes(all.into()))
+}
+
+/// `kv` with its strings reference-counted: every span started in the context gets a
+/// copy of the attribute, and copying a shared string is a counter increment where an
+/// owned one is an allocation and a copy (for the span, and again when it is freed).
+fn shared(kv: KeyValue) -> KeyValue {
+    let share = |s: &StringValue| StringValue::from(Arc::<str>::from(s.as_str()));
+    let value = match kv.value {
+        Value::String(s) => Value::String(share(&s)),
+        Value::Array(Array::String(strings)) => {
+            Value::Array(Array::String(strings.iter().map(share).collect()))
+        }
+        other => other,
+    };
+    KeyValue::new(kv.key, value)
 }
 
 /// Runs `fut` in a context whose spans all get `attributes`, wherever the future is
@@ -179,6 +194,24 @@ mod tests {
         assert_eq!(inner.attr_str("user.id").as_deref(), Some("u-1"));
         assert_eq!(inner.attr_str("user.role").as_deref(), Some("admin"));
         assert_eq!(cap.span("outer").attr_str("user.role").as_deref(), Some("member"));
+    }
+
+    #[test]
+    fn values_of_every_type_reach_the_spans_unchanged() {
+        let cap = testing::capture();
+        let roles = Value::Array(Array::String(vec!["admin".to_owned().into(), "member".into()]));
+        {
+            let _user = set([
+                KeyValue::new("user.id", "u-7".to_owned()),
+                KeyValue::new("user.roles", roles.clone()),
+                KeyValue::new("user.level", 3),
+            ]);
+            crate::in_span("typed", || {});
+        }
+        let span = cap.span("typed");
+        assert_eq!(span.attr("user.id"), Some(&Value::from("u-7")));
+        assert_eq!(span.attr("user.roles"), Some(&roles));
+        assert_eq!(span.attr("user.level"), Some(&Value::I64(3)));
     }
 
     #[test]

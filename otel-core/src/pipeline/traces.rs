@@ -26,9 +26,9 @@ pub(super) fn provider(
         processors.push(limited(processor, &limits));
     }
     processors.extend(user);
-    // First, so that every other processor sees the inherited attributes.
+    // `install` puts the context attributes first, so that every other processor sees
+    // them.
     let builder = SdkTracerProvider::builder()
-        .with_span_processor(crate::context_attributes::ContextAttributesProcessor)
         .with_resource(shared.resource.clone())
         .with_max_attributes_per_span(limits.attribute_count)
         .with_max_events_per_span(limits.event_count)
