@@ -28,4 +28,4 @@ mod web;
 
 pub use launcher::{run, Launch};
 pub use report::{Outcome, PageReport, Report, ServiceRun};
-pub use role::{serve_role, Role, NEXT_VAR, ROLE_VAR};
+pub use role::{serve_role, serve_role_or_test, Role, NEXT_VAR, ROLE_VAR};

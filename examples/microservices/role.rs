@@ -1,6 +1,7 @@
 //! Which service a process is, and the entry point of a service process.
 
 use std::error::Error;
+use std::process::ExitCode;
 
 use otel_core::export::prometheus::PrometheusExporter;
 
@@ -97,4 +98,26 @@ pub fn serve_role(role: Role) -> Result<(), Box<dyn Error>> {
     let flushed = telemetry.shutdown();
     served?;
     Ok(flushed?)
+}
+
+/// The `main` of a harness-less test that starts the services from its own binary: when
+/// [`ROLE_VAR`] names a role, this process serves it (it is one of the test's children);
+/// otherwise it runs `test`, prints its line as libtest would, and succeeds (a failed
+/// assertion panics, which fails the test).
+pub fn serve_role_or_test(name: &str, test: impl FnOnce()) -> ExitCode {
+    match Role::from_env() {
+        Ok(Some(role)) => match serve_role(role) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{}: {e}", role.name());
+                ExitCode::FAILURE
+            }
+        },
+        Ok(None) => {
+            test();
+            println!("test {name} ... ok");
+            ExitCode::SUCCESS
+        }
+        Err(e) => panic!("{e}"),
+    }
 }

@@ -12,24 +12,13 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
-use otel_examples::microservices::{self, Launch, Role};
+use otel_examples::microservices::{self, Launch};
 
 fn main() -> ExitCode {
-    match Role::from_env() {
-        Ok(Some(role)) => match microservices::serve_role(role) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{}: {e}", role.name());
-                ExitCode::FAILURE
-            }
-        },
-        Ok(None) => {
-            dashboards_and_rules_use_real_series();
-            println!("test dashboards_and_rules_use_real_series ... ok");
-            ExitCode::SUCCESS
-        }
-        Err(e) => panic!("{e}"),
-    }
+    microservices::serve_role_or_test(
+        "dashboards_and_rules_use_real_series",
+        dashboards_and_rules_use_real_series,
+    )
 }
 
 fn dashboards_dir() -> PathBuf {

@@ -14,21 +14,7 @@ use otel_tests::parse::untagged;
 use otel_tests::{unique_service_name, Collector, ReceivedDataPoint, ReceivedSpan, RECEIVE_TIMEOUT};
 
 fn main() -> ExitCode {
-    match Role::from_env() {
-        Ok(Some(role)) => match microservices::serve_role(role) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("{}: {e}", role.name());
-                ExitCode::FAILURE
-            }
-        },
-        Ok(None) => {
-            one_trace_across_four_services();
-            println!("test one_trace_across_four_services ... ok");
-            ExitCode::SUCCESS
-        }
-        Err(e) => panic!("{e}"),
-    }
+    microservices::serve_role_or_test("one_trace_across_four_services", one_trace_across_four_services)
 }
 
 fn one_trace_across_four_services() {
