@@ -121,6 +121,15 @@ impl<E> Diagnosed<E> {
     pub(crate) fn new(inner: E, diagnosis: Arc<Diagnosis>) -> Self {
         Diagnosed { inner, diagnosis }
     }
+
+    /// The same diagnosis around `f(inner)`.
+    #[cfg_attr(not(feature = "otlp-http-json"), allow(dead_code))]
+    pub(crate) fn map<F>(self, f: impl FnOnce(E) -> F) -> Diagnosed<F> {
+        Diagnosed {
+            inner: f(self.inner),
+            diagnosis: self.diagnosis,
+        }
+    }
 }
 
 impl<E: SpanExporter> SpanExporter for Diagnosed<E> {

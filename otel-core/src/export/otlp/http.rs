@@ -1,6 +1,7 @@
-//! OTLP/HTTP (protobuf or JSON bodies): the OTLP crate's exporter over our own hyper
-//! client, plain or through the shared TLS connector, wrapped so that a failed request
-//! reports its cause instead of "network error".
+//! OTLP/HTTP over our own hyper client, plain or through the shared TLS connector,
+//! wrapped so that a failed request reports its cause instead of "network error":
+//! the span requests [`traces`](super::traces) encodes ([`TraceSender`]), and the OTLP
+//! crate's exporters for metrics, logs and JSON bodies ([`configure`]).
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 
+use super::retry::{self, Failure, Retry};
 use super::Diagnosis;
 use crate::config::{Compression, OtlpConfig, Protocol};
 
@@ -35,6 +37,91 @@ pub(super) fn configure<B: WithExportConfig + WithHttpConfig>(
         builder = builder.with_compression(opentelemetry_otlp::Compression::Gzip);
     }
     Ok(builder)
+}
+
+/// Sends encoded span requests to the traces endpoint (`.../v1/traces`).
+#[derive(Debug)]
+pub(super) struct TraceSender {
+    client: Arc<dyn HttpClient>,
+    endpoint: http::Uri,
+    headers: http::HeaderMap,
+    gzip: bool,
+}
+
+impl TraceSender {
+    pub(super) fn new(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>) -> Result<Self, String> {
+        let endpoint = cfg
+            .endpoint
+            .parse()
+            .map_err(|e| format!("invalid endpoint: {e}"))?;
+        let mut headers = super::header_map(&cfg.headers)?;
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-protobuf"),
+        );
+        headers.insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(super::USER_AGENT),
+        );
+        let gzip = cfg.compression == Compression::Gzip;
+        if gzip {
+            headers.insert(
+                http::header::CONTENT_ENCODING,
+                http::HeaderValue::from_static("gzip"),
+            );
+        }
+        Ok(TraceSender {
+            client: client(cfg, diagnosis)?,
+            endpoint,
+            headers,
+            gzip,
+        })
+    }
+
+    /// The request body: the encoded request, compressed when configured.
+    pub(super) fn finish(&self, body: Vec<u8>) -> Result<Bytes, String> {
+        if !self.gzip {
+            return Ok(body.into());
+        }
+        use std::io::Write as _;
+        let mut encoder =
+            flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::default());
+        encoder
+            .write_all(&body)
+            .and_then(|()| encoder.finish())
+            .map(Bytes::from)
+            .map_err(|e| format!("cannot compress the request: {e}"))
+    }
+
+    pub(super) async fn send(&self, body: Bytes) -> Result<(), Failure> {
+        let mut request = Request::new(body);
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.endpoint.clone();
+        *request.headers_mut() = self.headers.clone();
+        // The client has recorded the cause for the diagnosis; the connection may work
+        // on the next attempt (a collector restarting).
+        let response = self
+            .client
+            .send_bytes(request)
+            .await
+            .map_err(|e| Failure::new(Retry::Backoff, format!("HTTP request failed: {e}")))?;
+        let status = response.status();
+        if status.is_success() {
+            super::traces::report_partial_success(response.body());
+            return Ok(());
+        }
+        let retry = match status.as_u16() {
+            429 | 503 => response
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(retry::retry_after)
+                .map_or(Retry::Backoff, Retry::After),
+            502 | 504 => Retry::Backoff,
+            _ => Retry::Never,
+        };
+        Err(Failure::new(retry, format!("the collector answered {status}")))
+    }
 }
 
 fn protocol(protocol: Protocol) -> Result<opentelemetry_otlp::Protocol, String> {

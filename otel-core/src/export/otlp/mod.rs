@@ -1,18 +1,25 @@
 //! OTLP exporters built from the resolved configuration (the export runtime and the
 //! counting wrappers, `batch.rs` and `stats::Counted`, drive them).
 //!
-//! `grpc.rs` and `http.rs` configure the OTLP crate's builders for one transport each,
-//! the same way for the three signals; `https://` endpoints go through the TLS
-//! connector of `export::tls` (feature `tls`). Each exporter is wrapped in a
-//! [`Diagnosed`] so that its errors say why an export failed.
+//! Spans, the signal with the most data, are encoded here (`trace_request.rs` over the
+//! protobuf primitives of `wire.rs`) and sent by `traces.rs`; metrics, logs and JSON
+//! bodies go through the OTLP crate's exporters. `grpc.rs` and `http.rs` hold one
+//! transport each, for both; `https://` endpoints go through the TLS connector of
+//! `export::tls` (feature `tls`). Each exporter is wrapped in a [`Diagnosed`] so that
+//! its errors say why an export failed.
 
 mod diagnosis;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+mod retry;
+mod trace_request;
+mod traces;
+mod wire;
 
 pub(crate) use diagnosis::{Diagnosed, Diagnosis};
+pub(crate) use traces::OtlpSpanExporter;
 
 use crate::config::{OtlpConfig, Protocol};
 use crate::runtime::ExportRuntime;
@@ -44,6 +51,23 @@ fn missing(protocol: Protocol) -> Error {
             protocol.as_str()
         ),
     )
+}
+
+/// What our exporters say they are (the OTLP exporter specification asks for a
+/// `User-Agent` naming the exporter and its version).
+const USER_AGENT: &str = concat!("OTel-OTLP-Exporter-Rust-otel-core/", env!("CARGO_PKG_VERSION"));
+
+/// The configured headers (values already percent-decoded), checked.
+fn header_map(headers: &[(String, String)]) -> Result<::http::HeaderMap, String> {
+    let mut map = ::http::HeaderMap::new();
+    for (name, value) in headers {
+        let name =
+            ::http::HeaderName::from_bytes(name.as_bytes()).map_err(|e| format!("header {name:?}: {e}"))?;
+        let value = ::http::HeaderValue::from_str(value)
+            .map_err(|_| format!("the value of header {name:?} is not valid"))?;
+        map.append(name, value);
+    }
+    Ok(map)
 }
 
 /// Whether the endpoint asks for TLS.
@@ -99,8 +123,28 @@ pub(crate) fn span_exporter(
     cfg: &OtlpConfig,
     rt: &ExportRuntime,
     quiet: bool,
-) -> Result<Diagnosed<opentelemetry_otlp::SpanExporter>, Error> {
-    exporter!("traces", opentelemetry_otlp::SpanExporter, cfg, rt, quiet, |b| b)
+) -> Result<Diagnosed<OtlpSpanExporter>, Error> {
+    #[cfg(feature = "otlp-http-json")]
+    if cfg.protocol == Protocol::HttpJson {
+        let json = || -> Result<Diagnosed<opentelemetry_otlp::SpanExporter>, Error> {
+            exporter!("traces", opentelemetry_otlp::SpanExporter, cfg, rt, quiet, |b| b)
+        };
+        let json = json()?;
+        return Ok(json.map(OtlpSpanExporter::Json));
+    }
+    let _entered = rt.handle().enter();
+    let diagnosis = Diagnosis::new("traces", &cfg.endpoint, quiet);
+    let transport = match cfg.protocol {
+        #[cfg(feature = "otlp-grpc")]
+        Protocol::Grpc => grpc::TraceSender::new(cfg, &diagnosis).map(traces::Transport::Grpc),
+        #[cfg(feature = "otlp-http")]
+        Protocol::HttpProtobuf => http::TraceSender::new(cfg, &diagnosis).map(traces::Transport::Http),
+        #[allow(unreachable_patterns)]
+        other => return Err(missing(other)),
+    }
+    .map_err(|e| build_error("traces", cfg, e))?;
+    let exporter = traces::TraceExporter::new(transport, cfg.timeout);
+    Ok(Diagnosed::new(OtlpSpanExporter::Protobuf(exporter), diagnosis))
 }
 
 pub(crate) fn metric_exporter(
