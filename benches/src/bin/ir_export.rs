@@ -15,11 +15,18 @@
 //!
 //! CASE: `sdk-grpc`, `sdk-http` (the OTLP crate's exporter in the SDK's batch processor,
 //! providers installed in `opentelemetry::global` by hand) or `init-grpc`, `init-http`
-//! (`otel_core::init()`, its default queue of 131,072 spans). The collector is `OTLP_GRPC` / `OTLP_HTTP` (defaults
-//! `http://127.0.0.1:4317` and `http://127.0.0.1:4318`). Each span is a server span
-//! with the ten attributes `HttpServerLayer` records, one of them a `&str` built per
-//! request. Every span must arrive: the run fails unless the exporter reports all of
-//! them exported (queues hold the whole run, nothing is dropped).
+//! (`otel_core::init()`, its default queue of 131,072 spans). The collector is
+//! `OTLP_GRPC` / `OTLP_HTTP` (defaults `http://127.0.0.1:4317` and
+//! `http://127.0.0.1:4318`). Each span is a server span with the ten attributes
+//! `HttpServerLayer` records, one of them a `&str` built per request.
+//!
+//! `sdk-logs-grpc`, `sdk-logs-http`, `init-logs-grpc`, `init-logs-http` do the same for
+//! log records: one `tracing::info!` per operation with a formatted message and three
+//! fields (one a `&str`), through the `tracing` bridge, into the SDK's batch log
+//! processor with the OTLP crate's exporter, or into what `init()` built.
+//!
+//! Every item must arrive: the run fails unless the exporter reports all of them
+//! exported (queues hold the whole run, nothing is dropped).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -33,7 +40,7 @@ use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
 };
 
-const USAGE: &str = "usage: ir_export sdk-grpc|sdk-http|init-grpc|init-http N";
+const USAGE: &str = "usage: ir_export [sdk|init]-[logs-][grpc|http] N";
 
 /// Counts what the wrapped exporter accepted. The SDK's batch processor exports from a
 /// plain thread, where the OTLP crate's hyper client finds no Tokio runtime; users of
@@ -87,6 +94,46 @@ impl<F: std::future::Future> std::future::Future for InRuntime<'_, F> {
     }
 }
 
+impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter for Counting<E> {
+    async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
+        let n = batch.iter().count() as u64;
+        let result = InRuntime {
+            future: self.inner.export(batch),
+            runtime: &self.runtime,
+        }
+        .await;
+        if result.is_ok() {
+            self.exported.fetch_add(n, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &opentelemetry_sdk::Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// One log record per call through the `tracing` bridge `bridge`.
+fn log_records(bridge: otel_core::logs::TracingBridge, n: u64) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let subscriber = tracing_subscriber::registry().with(bridge);
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..n {
+            let user = format!("u-{}", i % 1000);
+            tracing::info!(
+                user.id = user.as_str(),
+                order.items = 3,
+                order.express = i % 2 == 0,
+                "order {i} placed"
+            );
+        }
+    });
+}
+
 fn server_span(i: u64) {
     let tracer = global::tracer("bench");
     let path = format!("/users/{}", i % 1000);
@@ -118,13 +165,46 @@ fn main() {
     let grpc = std::env::var("OTLP_GRPC").unwrap_or_else(|_| "http://127.0.0.1:4317".into());
     let http = std::env::var("OTLP_HTTP").unwrap_or_else(|_| "http://127.0.0.1:4318".into());
     let exported = match case.as_str() {
-        "sdk-grpc" | "sdk-http" => {
+        "sdk-grpc" | "sdk-http" | "sdk-logs-grpc" | "sdk-logs-http" => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()
                 .build()
                 .expect("a Tokio runtime");
             let _entered = runtime.enter();
+            let exported = Arc::new(AtomicU64::new(0));
+            if case.starts_with("sdk-logs") {
+                let exporter = if case == "sdk-logs-grpc" {
+                    opentelemetry_otlp::LogExporter::builder()
+                        .with_tonic()
+                        .with_endpoint(grpc)
+                        .build()
+                } else {
+                    opentelemetry_otlp::LogExporter::builder()
+                        .with_http()
+                        .with_endpoint(format!("{http}/v1/logs"))
+                        .build()
+                }
+                .expect("the OTLP exporter");
+                let counting = Counting {
+                    inner: exporter,
+                    exported: exported.clone(),
+                    runtime: runtime.handle().clone(),
+                };
+                let config = opentelemetry_sdk::logs::BatchConfigBuilder::default()
+                    .with_max_queue_size(n as usize + 1)
+                    .build();
+                let provider = opentelemetry_sdk::logs::SdkLoggerProvider::builder()
+                    .with_log_processor(
+                        opentelemetry_sdk::logs::BatchLogProcessor::builder(counting)
+                            .with_batch_config(config)
+                            .build(),
+                    )
+                    .build();
+                log_records(otel_core::logs::tracing_bridge_for(&provider), n);
+                provider.shutdown().expect("shutdown");
+                return finish(&case, exported.load(Ordering::Relaxed), n);
+            }
             let exporter = if case == "sdk-grpc" {
                 opentelemetry_otlp::SpanExporter::builder()
                     .with_tonic()
@@ -137,7 +217,6 @@ fn main() {
                     .build()
             }
             .expect("the OTLP exporter");
-            let exported = Arc::new(AtomicU64::new(0));
             let counting = Counting {
                 inner: exporter,
                 exported: exported.clone(),
@@ -158,37 +237,63 @@ fn main() {
             provider.shutdown().expect("shutdown");
             exported.load(Ordering::Relaxed)
         }
-        "init-grpc" | "init-http" => {
-            let (endpoint, protocol) = if case == "init-grpc" {
+        "init-grpc" | "init-http" | "init-logs-grpc" | "init-logs-http" => {
+            let logs = case.starts_with("init-logs");
+            let (endpoint, protocol) = if case.ends_with("grpc") {
                 (grpc, otel_core::config::Protocol::Grpc)
             } else {
                 (http, otel_core::config::Protocol::HttpProtobuf)
             };
+            let queue = (n + 1).to_string();
             let guard = otel_core::Telemetry::builder()
-                .env(|_| None)
+                .env(move |name| (name == "OTEL_BLRP_MAX_QUEUE_SIZE").then(|| queue.clone()))
                 .service_name("ir-export")
                 .otlp_endpoint(endpoint)
                 .otlp_protocol(protocol)
-                .traces_exporters([otel_core::config::ExporterKind::Otlp])
+                .traces_exporters(if logs {
+                    vec![]
+                } else {
+                    vec![otel_core::config::ExporterKind::Otlp]
+                })
                 .metrics_exporters([])
-                .logs_exporters([])
+                .logs_exporters(if logs {
+                    vec![otel_core::config::ExporterKind::Otlp]
+                } else {
+                    vec![]
+                })
                 .quiet(true)
                 .init()
                 .expect("init");
-            (0..n).for_each(server_span);
+            if logs {
+                log_records(
+                    otel_core::logs::tracing_bridge().expect("init() built a logger provider"),
+                    n,
+                );
+            } else {
+                (0..n).for_each(server_span);
+            }
             guard.force_flush().expect("flush");
-            let exported = otel_core::telemetry_status().traces.exported;
+            let status = otel_core::telemetry_status();
             guard.shutdown().expect("shutdown");
-            exported
+            if logs {
+                status.logs.exported
+            } else {
+                status.traces.exported
+            }
         }
         _ => {
             eprintln!("{USAGE}");
             std::process::exit(2);
         }
     };
+    finish(&case, exported, n);
+}
+
+/// Fails the run unless all `n` items were exported.
+fn finish(case: &str, exported: u64, n: u64) {
     if exported != n {
-        eprintln!("[check] {case}: {exported} of {n} spans exported");
+        eprintln!("[check] {case}: {exported} of {n} exported");
         std::process::exit(1);
     }
-    println!("[check] {case}: {exported} of {n} spans exported");
+    println!("[check] {case}: {exported} of {n} exported");
 }

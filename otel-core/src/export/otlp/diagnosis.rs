@@ -123,7 +123,6 @@ impl<E> Diagnosed<E> {
     }
 
     /// The same diagnosis around `f(inner)`.
-    #[cfg_attr(not(feature = "otlp-http-json"), allow(dead_code))]
     pub(crate) fn map<F>(self, f: impl FnOnce(E) -> F) -> Diagnosed<F> {
         Diagnosed {
             inner: f(self.inner),

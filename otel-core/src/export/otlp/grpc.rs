@@ -1,7 +1,7 @@
 //! OTLP/gRPC over tonic, with the channel built here for `https://` endpoints so that
 //! TLS goes through the shared rustls connector: the span requests
-//! [`traces`](super::traces) encodes ([`TraceSender`]), and the OTLP crate's exporters
-//! for metrics and logs ([`configure`]).
+//! and logs encoded here ([`Sender`]), and the OTLP crate's exporters for metrics
+//! ([`configure`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,23 +13,22 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
+use super::protobuf::Signal;
 use super::retry::{Failure, Retry};
 use super::wire::{read_field, Field};
 use super::Diagnosis;
 use crate::config::{Compression, OtlpConfig};
 
-/// The trace service's one method.
-const EXPORT_TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
-
-/// Sends encoded span requests to the trace service.
+/// Sends encoded requests to one signal's service.
 #[derive(Debug)]
-pub(super) struct TraceSender {
+pub(super) struct Sender {
     grpc: tonic::client::Grpc<Channel>,
     metadata: MetadataMap,
+    signal: Signal,
 }
 
-impl TraceSender {
-    pub(super) fn new(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>) -> Result<Self, String> {
+impl Sender {
+    pub(super) fn new(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>, signal: Signal) -> Result<Self, String> {
         let channel = if super::uses_tls(&cfg.endpoint) {
             tls_channel(cfg, diagnosis)?
         } else {
@@ -50,7 +49,11 @@ impl TraceSender {
             "user-agent",
             tonic::metadata::MetadataValue::from_static(super::USER_AGENT),
         );
-        Ok(TraceSender { grpc, metadata })
+        Ok(Sender {
+            grpc,
+            metadata,
+            signal,
+        })
     }
 
     pub(super) async fn send(&self, body: Bytes) -> Result<(), Failure> {
@@ -60,10 +63,10 @@ impl TraceSender {
             .map_err(|e| Failure::new(Retry::Backoff, format!("the gRPC channel is not ready: {e}")))?;
         let mut request = tonic::Request::new(body);
         *request.metadata_mut() = self.metadata.clone();
-        let path = http::uri::PathAndQuery::from_static(EXPORT_TRACES);
+        let path = http::uri::PathAndQuery::from_static(self.signal.grpc_path());
         match grpc.unary(request, path, RawCodec).await {
             Ok(response) => {
-                super::traces::report_partial_success(response.get_ref());
+                self.signal.report_partial_success(response.get_ref());
                 Ok(())
             }
             Err(status) => Err(failure(&status)),

@@ -1,7 +1,7 @@
 //! OTLP/HTTP over our own hyper client, plain or through the shared TLS connector,
 //! wrapped so that a failed request reports its cause instead of "network error":
-//! the span requests [`traces`](super::traces) encodes ([`TraceSender`]), and the OTLP
-//! crate's exporters for metrics, logs and JSON bodies ([`configure`]).
+//! the span and log requests encoded here ([`Sender`]), and the OTLP crate's exporters
+//! for metrics and JSON bodies ([`configure`]).
 
 use std::sync::Arc;
 
@@ -9,6 +9,7 @@ use opentelemetry_http::hyper::HyperClient;
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 
+use super::protobuf::Signal;
 use super::retry::{self, Failure, Retry};
 use super::Diagnosis;
 use crate::config::{Compression, OtlpConfig, Protocol};
@@ -39,17 +40,18 @@ pub(super) fn configure<B: WithExportConfig + WithHttpConfig>(
     Ok(builder)
 }
 
-/// Sends encoded span requests to the traces endpoint (`.../v1/traces`).
+/// Sends encoded requests to one signal's endpoint (`.../v1/traces`, `.../v1/logs`).
 #[derive(Debug)]
-pub(super) struct TraceSender {
+pub(super) struct Sender {
     client: Arc<dyn HttpClient>,
     endpoint: http::Uri,
     headers: http::HeaderMap,
     gzip: bool,
+    signal: Signal,
 }
 
-impl TraceSender {
-    pub(super) fn new(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>) -> Result<Self, String> {
+impl Sender {
+    pub(super) fn new(cfg: &OtlpConfig, diagnosis: &Arc<Diagnosis>, signal: Signal) -> Result<Self, String> {
         let endpoint = cfg
             .endpoint
             .parse()
@@ -70,11 +72,12 @@ impl TraceSender {
                 http::HeaderValue::from_static("gzip"),
             );
         }
-        Ok(TraceSender {
+        Ok(Sender {
             client: client(cfg, diagnosis)?,
             endpoint,
             headers,
             gzip,
+            signal,
         })
     }
 
@@ -107,7 +110,7 @@ impl TraceSender {
             .map_err(|e| Failure::new(Retry::Backoff, format!("HTTP request failed: {e}")))?;
         let status = response.status();
         if status.is_success() {
-            super::traces::report_partial_success(response.body());
+            self.signal.report_partial_success(response.body());
             return Ok(());
         }
         let retry = match status.as_u16() {

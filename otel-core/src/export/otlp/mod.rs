@@ -1,25 +1,33 @@
 //! OTLP exporters built from the resolved configuration (the export runtime and the
 //! counting wrappers, `batch.rs` and `stats::Counted`, drive them).
 //!
-//! Spans, the signal with the most data, are encoded here (`trace_request.rs` over the
-//! protobuf primitives of `wire.rs`) and sent by `traces.rs`; metrics, logs and JSON
-//! bodies go through the OTLP crate's exporters. `grpc.rs` and `http.rs` hold one
-//! transport each, for both; `https://` endpoints go through the TLS connector of
-//! `export::tls` (feature `tls`). Each exporter is wrapped in a [`Diagnosed`] so that
+//! Spans and logs, the signals with the most data, are encoded here
+//! (`trace_request.rs` and `log_request.rs` over `common.rs` and the protobuf primitives
+//! of `wire.rs`) and sent by a `protobuf::ProtobufExporter` (`traces.rs`, `logs.rs`);
+//! metrics and JSON bodies go through the OTLP crate's exporters. `grpc.rs` and
+//! `http.rs` hold one transport each, for both; `https://` endpoints go through the TLS
+//! connector of `export::tls` (feature `tls`). Each exporter is wrapped in a [`Diagnosed`] so that
 //! its errors say why an export failed.
 
+mod common;
 mod diagnosis;
 #[cfg(feature = "otlp-grpc")]
 mod grpc;
 #[cfg(feature = "otlp-http")]
 mod http;
+mod log_request;
+mod logs;
+mod protobuf;
 mod retry;
 mod trace_request;
 mod traces;
 mod wire;
 
 pub(crate) use diagnosis::{Diagnosed, Diagnosis};
+pub(crate) use logs::OtlpLogExporter;
 pub(crate) use traces::OtlpSpanExporter;
+
+use protobuf::{ProtobufExporter, Signal, Transport};
 
 use crate::config::{OtlpConfig, Protocol};
 use crate::runtime::ExportRuntime;
@@ -129,22 +137,9 @@ pub(crate) fn span_exporter(
         let json = || -> Result<Diagnosed<opentelemetry_otlp::SpanExporter>, Error> {
             exporter!("traces", opentelemetry_otlp::SpanExporter, cfg, rt, quiet, |b| b)
         };
-        let json = json()?;
-        return Ok(json.map(OtlpSpanExporter::Json));
+        return Ok(json()?.map(OtlpSpanExporter::Json));
     }
-    let _entered = rt.handle().enter();
-    let diagnosis = Diagnosis::new("traces", &cfg.endpoint, quiet);
-    let transport = match cfg.protocol {
-        #[cfg(feature = "otlp-grpc")]
-        Protocol::Grpc => grpc::TraceSender::new(cfg, &diagnosis).map(traces::Transport::Grpc),
-        #[cfg(feature = "otlp-http")]
-        Protocol::HttpProtobuf => http::TraceSender::new(cfg, &diagnosis).map(traces::Transport::Http),
-        #[allow(unreachable_patterns)]
-        other => return Err(missing(other)),
-    }
-    .map_err(|e| build_error("traces", cfg, e))?;
-    let exporter = traces::TraceExporter::new(transport, cfg.timeout);
-    Ok(Diagnosed::new(OtlpSpanExporter::Protobuf(exporter), diagnosis))
+    Ok(protobuf_exporter(Signal::Traces, cfg, rt, quiet)?.map(OtlpSpanExporter::Protobuf))
 }
 
 pub(crate) fn metric_exporter(
@@ -169,8 +164,44 @@ pub(crate) fn log_exporter(
     cfg: &OtlpConfig,
     rt: &ExportRuntime,
     quiet: bool,
-) -> Result<Diagnosed<opentelemetry_otlp::LogExporter>, Error> {
-    exporter!("logs", opentelemetry_otlp::LogExporter, cfg, rt, quiet, |b| b)
+) -> Result<Diagnosed<OtlpLogExporter>, Error> {
+    #[cfg(feature = "otlp-http-json")]
+    if cfg.protocol == Protocol::HttpJson {
+        let json = || -> Result<Diagnosed<opentelemetry_otlp::LogExporter>, Error> {
+            exporter!("logs", opentelemetry_otlp::LogExporter, cfg, rt, quiet, |b| b)
+        };
+        return Ok(json()?.map(OtlpLogExporter::Json));
+    }
+    Ok(protobuf_exporter(Signal::Logs, cfg, rt, quiet)?.map(OtlpLogExporter::Protobuf))
+}
+
+/// An exporter of requests encoded here, over the configured transport, built inside
+/// the export runtime like the OTLP crate's.
+fn protobuf_exporter(
+    signal: Signal,
+    cfg: &OtlpConfig,
+    rt: &ExportRuntime,
+    quiet: bool,
+) -> Result<Diagnosed<ProtobufExporter>, Error> {
+    let name = match signal {
+        Signal::Traces => "traces",
+        Signal::Logs => "logs",
+    };
+    let _entered = rt.handle().enter();
+    let diagnosis = Diagnosis::new(name, &cfg.endpoint, quiet);
+    let transport = match cfg.protocol {
+        #[cfg(feature = "otlp-grpc")]
+        Protocol::Grpc => grpc::Sender::new(cfg, &diagnosis, signal).map(Transport::Grpc),
+        #[cfg(feature = "otlp-http")]
+        Protocol::HttpProtobuf => http::Sender::new(cfg, &diagnosis, signal).map(Transport::Http),
+        #[allow(unreachable_patterns)]
+        other => return Err(missing(other)),
+    }
+    .map_err(|e| build_error(name, cfg, e))?;
+    Ok(Diagnosed::new(
+        ProtobufExporter::new(transport, cfg.timeout),
+        diagnosis,
+    ))
 }
 
 /// How a TLS connector reports to the exporter's diagnosis.

@@ -9,58 +9,32 @@
 //! the OTLP crate would have sent, field for field (tests below, against
 //! `opentelemetry-proto`'s own conversion).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
-use opentelemetry::{Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
-use opentelemetry_sdk::Resource;
 
-use super::wire::{
-    bytes, fixed32, fixed64, message, oneof_bool, oneof_bytes, oneof_double, oneof_int64, uint,
-};
+use super::common::{self, attributes, nanos, EncodedResource};
+use super::wire::{bytes, fixed32, fixed64, message, uint};
 
 /// `SpanFlags`: the context's `is_remote` is known (bit 8), and set (bit 9).
 const HAS_IS_REMOTE: u32 = 0x100;
 const IS_REMOTE: u32 = 0x200;
 
-/// The resource, encoded once when the pipeline sets it rather than per batch.
-#[derive(Debug, Default, Clone)]
-pub(crate) struct EncodedResource {
-    /// The `Resource` message's body.
-    body: Vec<u8>,
-    schema_url: String,
-}
-
-impl EncodedResource {
-    pub(crate) fn new(resource: &Resource) -> Self {
-        let mut body = Vec::new();
-        for (key, value) in resource.iter() {
-            key_value(&mut body, 1, key.as_str(), value);
-        }
-        EncodedResource {
-            body,
-            schema_url: resource.schema_url().unwrap_or_default().to_owned(),
-        }
-    }
-}
-
 /// Appends the request carrying `spans` to `buf`: one `ResourceSpans`, one `ScopeSpans`
 /// per instrumentation scope in the order the scopes first appear.
 pub(crate) fn encode(spans: &[SpanData], resource: &EncodedResource, buf: &mut Vec<u8>) {
-    message(buf, 1, |buf| {
-        message(buf, 1, |buf| buf.extend_from_slice(&resource.body));
+    resource.write(buf, |buf| {
         for group in group_by_scope(spans) {
             let scope = &spans[group[0]].instrumentation_scope;
             message(buf, 2, |buf| {
-                message(buf, 1, |buf| instrumentation_scope(buf, scope));
+                message(buf, 1, |buf| {
+                    common::scope(buf, scope.name(), scope.version(), scope.attributes());
+                });
                 for &index in &group {
                     message(buf, 2, |buf| span(buf, &spans[index]));
                 }
                 bytes(buf, 3, scope.schema_url().unwrap_or_default().as_bytes());
             });
         }
-        bytes(buf, 3, resource.schema_url.as_bytes());
     });
 }
 
@@ -83,12 +57,6 @@ fn group_by_scope(spans: &[SpanData]) -> Vec<Vec<usize>> {
         }
     }
     groups
-}
-
-fn instrumentation_scope(buf: &mut Vec<u8>, scope: &InstrumentationScope) {
-    bytes(buf, 1, scope.name().as_bytes());
-    bytes(buf, 2, scope.version().unwrap_or_default().as_bytes());
-    attributes(buf, 3, scope.attributes());
 }
 
 fn span(buf: &mut Vec<u8>, span: &SpanData) {
@@ -155,53 +123,6 @@ fn kind(kind: &SpanKind) -> u64 {
         SpanKind::Client => 3,
         SpanKind::Producer => 4,
         SpanKind::Consumer => 5,
-    }
-}
-
-/// Nanoseconds since the Unix epoch; a time before it is sent as 0 (unset).
-fn nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos() as u64)
-}
-
-fn attributes<'a>(buf: &mut Vec<u8>, field: u32, attributes: impl IntoIterator<Item = &'a KeyValue>) {
-    for kv in attributes {
-        key_value(buf, field, kv.key.as_str(), &kv.value);
-    }
-}
-
-fn key_value(buf: &mut Vec<u8>, field: u32, key: &str, value: &Value) {
-    message(buf, field, |buf| {
-        bytes(buf, 1, key.as_bytes());
-        message(buf, 2, |buf| any_value(buf, value));
-    });
-}
-
-/// The `AnyValue` body. A value kind newer than this encoder is sent as an empty
-/// `AnyValue` (the key still arrives) instead of failing the batch.
-fn any_value(buf: &mut Vec<u8>, value: &Value) {
-    match value {
-        Value::String(s) => oneof_bytes(buf, 1, s.as_str().as_bytes()),
-        Value::Bool(b) => oneof_bool(buf, 2, *b),
-        Value::I64(i) => oneof_int64(buf, 3, *i),
-        Value::F64(f) => oneof_double(buf, 4, *f),
-        Value::Array(array) => message(buf, 5, |buf| match array {
-            Array::Bool(values) => elements(buf, values, |buf, v| oneof_bool(buf, 2, *v)),
-            Array::I64(values) => elements(buf, values, |buf, v| oneof_int64(buf, 3, *v)),
-            Array::F64(values) => elements(buf, values, |buf, v| oneof_double(buf, 4, *v)),
-            Array::String(values) => {
-                elements(buf, values, |buf, v| oneof_bytes(buf, 1, v.as_str().as_bytes()));
-            }
-            _ => {}
-        }),
-        _ => {}
-    }
-}
-
-/// `ArrayValue.values`: one `AnyValue` per element.
-fn elements<T>(buf: &mut Vec<u8>, values: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
-    for value in values {
-        message(buf, 1, |buf| write(buf, value));
     }
 }
 
