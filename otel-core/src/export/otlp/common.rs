@@ -4,7 +4,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use opentelemetry::{logs, Array, KeyValue, Value};
+use opentelemetry::{logs, Array, InstrumentationScope, KeyValue, Value};
 use opentelemetry_sdk::Resource;
 
 use super::wire::{bytes, message, oneof_bool, oneof_bytes, oneof_double, oneof_int64};
@@ -50,6 +50,25 @@ pub(crate) fn scope<'a>(
     bytes(buf, 1, name.as_bytes());
     bytes(buf, 2, version.unwrap_or_default().as_bytes());
     attributes(buf, 3, scope_attributes);
+}
+
+/// Whether two scopes are equal. Every span holds its own copy of its tracer's scope,
+/// whose strings still point at the tracer's (static or shared) text: comparing where
+/// they point settles the usual case without comparing the text.
+pub(crate) fn same_scope(a: &InstrumentationScope, b: &InstrumentationScope) -> bool {
+    fn same_text(a: Option<&str>, b: Option<&str>) -> bool {
+        match (a, b) {
+            (Some(a), Some(b)) => std::ptr::eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+    let identical = same_text(Some(a.name()), Some(b.name()))
+        && same_text(a.version(), b.version())
+        && same_text(a.schema_url(), b.schema_url())
+        && a.attributes().next().is_none()
+        && b.attributes().next().is_none();
+    identical || a == b
 }
 
 /// Nanoseconds since the Unix epoch; a time before it is sent as 0 (unset).

@@ -45,7 +45,7 @@ fn group_by_scope(spans: &[SpanData]) -> Vec<Vec<usize>> {
     let mut last = 0;
     for (index, span) in spans.iter().enumerate() {
         let scope = &span.instrumentation_scope;
-        let same = |group: &Vec<usize>| spans[group[0]].instrumentation_scope == *scope;
+        let same = |group: &Vec<usize>| common::same_scope(&spans[group[0]].instrumentation_scope, scope);
         if groups.get(last).is_some_and(same) {
             groups[last].push(index);
         } else if let Some(found) = groups.iter().position(same) {
