@@ -71,16 +71,51 @@ impl<'a> HeaderExtractor<'a> {
     /// Wraps `headers`, reading the W3C fields and joining repeated list headers up front.
     pub fn new(headers: &'a HeaderMap) -> Self {
         let [traceparent, tracestate, baggage] = &FIELDS;
+        if headers.len() > SCAN_LIMIT {
+            return Self {
+                headers,
+                fields: [
+                    single(headers, &traceparent.1).map(Cow::Borrowed),
+                    list(headers, &tracestate.1),
+                    list(headers, &baggage.1),
+                ],
+            };
+        }
+        // One pass over a request's few headers costs less than three lookups, each of
+        // which hashes the name it looks for.
+        let mut first: [Option<&'a HeaderValue>; 3] = [None; 3];
+        let mut repeated = [false; 3];
+        for (name, value) in headers {
+            if let Some(i) = FIELDS.iter().position(|(_, field)| field == name) {
+                repeated[i] |= first[i].is_some();
+                first[i].get_or_insert(value);
+            }
+        }
+        let [tp, ts, bg] = first;
+        let value = |value: Option<&'a HeaderValue>| value.and_then(|v| v.to_str().ok()).map(Cow::Borrowed);
         Self {
             headers,
             fields: [
-                single(headers, &traceparent.1).map(Cow::Borrowed),
-                list(headers, &tracestate.1),
-                list(headers, &baggage.1),
+                if repeated[0] { None } else { value(tp) },
+                if repeated[1] {
+                    list(headers, &tracestate.1)
+                } else {
+                    value(ts)
+                },
+                if repeated[2] {
+                    list(headers, &baggage.1)
+                } else {
+                    value(bg)
+                },
             ],
         }
     }
 }
+
+/// Up to this many header values, [`HeaderExtractor::new`] scans them all rather than
+/// looking the three fields up: a scan step is a few comparisons, a lookup about 190
+/// instructions.
+const SCAN_LIMIT: usize = 16;
 
 /// A field that must appear once: several make it invalid.
 fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
@@ -109,7 +144,10 @@ fn list<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<Cow<'a, str>> {
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        if let Some(i) = FIELDS.iter().position(|(name, _)| name.eq_ignore_ascii_case(key)) {
+        // The propagators ask by the lowercase names: an exact match settles it.
+        let field = FIELDS.iter().position(|(name, _)| *name == key);
+        if let Some(i) = field.or_else(|| FIELDS.iter().position(|(name, _)| name.eq_ignore_ascii_case(key)))
+        {
             return self.fields.get(i).and_then(|f| f.as_deref());
         }
         self.headers.get_all(key).iter().next()?.to_str().ok()
@@ -179,4 +217,80 @@ pub fn extract_with_context(cx: &Context, headers: &HeaderMap) -> Context {
     global::get_text_map_propagator(|propagator| {
         propagator.extract_with_context(cx, &HeaderExtractor::new(headers))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TP: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+    /// `headers` as given, then padded past [`SCAN_LIMIT`] with unrelated ones: both
+    /// ways of reading the fields must agree.
+    fn both(headers: &[(&str, &str)], check: impl Fn(&HeaderExtractor<'_>)) {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        assert!(map.len() <= SCAN_LIMIT);
+        check(&HeaderExtractor::new(&map));
+        for i in 0..=SCAN_LIMIT {
+            map.append(
+                HeaderName::from_bytes(format!("x-pad-{i}").as_bytes()).unwrap(),
+                "1".parse().unwrap(),
+            );
+        }
+        check(&HeaderExtractor::new(&map));
+    }
+
+    #[test]
+    fn fields_are_read_once_whatever_the_header_count() {
+        both(
+            &[
+                ("host", "a"),
+                ("traceparent", TP),
+                ("tracestate", "a=1"),
+                ("baggage", "k=v"),
+            ],
+            |e| {
+                assert_eq!(e.get("traceparent"), Some(TP));
+                assert_eq!(e.get("TraceParent"), Some(TP));
+                assert_eq!(e.get("tracestate"), Some("a=1"));
+                assert_eq!(e.get("baggage"), Some("k=v"));
+                assert_eq!(e.get("host"), Some("a"));
+                assert_eq!(e.get("missing"), None);
+            },
+        );
+    }
+
+    #[test]
+    fn a_repeated_traceparent_is_invalid_and_repeated_lists_are_joined() {
+        both(
+            &[
+                ("tracestate", "a=1"),
+                ("traceparent", TP),
+                ("baggage", "k=v"),
+                ("tracestate", "b=2"),
+                ("traceparent", TP),
+                ("baggage", "k2=v2"),
+            ],
+            |e| {
+                assert_eq!(e.get("traceparent"), None);
+                assert_eq!(e.get("tracestate"), Some("a=1,b=2"));
+                assert_eq!(e.get("baggage"), Some("k=v,k2=v2"));
+            },
+        );
+    }
+
+    #[test]
+    fn values_that_are_not_text_are_ignored() {
+        let mut map = HeaderMap::new();
+        map.insert("traceparent", HeaderValue::from_bytes(b"00-\xff").unwrap());
+        map.insert("baggage", "k=v".parse().unwrap());
+        let e = HeaderExtractor::new(&map);
+        assert_eq!((e.get("traceparent"), e.get("baggage")), (None, Some("k=v")));
+    }
 }
