@@ -47,6 +47,9 @@ pub(crate) struct Installed {
     /// tail sampling off): then instrumentation may skip the SDK for a call with no
     /// parent span, since nothing of it would be recorded.
     pub(crate) drops_roots: bool,
+    /// The sampler, when its decision can be taken before a span is described
+    /// ([`crate::head_sampling`]).
+    pub(crate) head: crate::head_sampling::HeadSampler,
     /// Changes on every install, so callers that cache per-callsite instruments can
     /// tell that a new provider replaced the one they cached from.
     pub(crate) generation: u64,
