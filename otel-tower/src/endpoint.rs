@@ -75,6 +75,16 @@ impl ServerAddress {
         Self::of(&authority, scheme(parts))
     }
 
+    /// The host, as the key of a metric series.
+    pub(crate) fn host(&self) -> &Value {
+        &self.address
+    }
+
+    /// The port, as the key of a metric series.
+    pub(crate) fn port_number(&self) -> Option<i64> {
+        self.port
+    }
+
     pub(crate) fn address(&self) -> KeyValue {
         KeyValue::new(SERVER_ADDRESS, self.address.clone())
     }
