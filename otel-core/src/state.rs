@@ -40,8 +40,8 @@ pub(crate) struct Installed {
         allow(dead_code)
     )]
     pub(crate) logger_provider: SdkLoggerProvider,
-    /// Whether the sampler follows the parent: then a child of an unsampled span is
-    /// unsampled too, and instrumentation may skip the SDK entirely.
+    /// Whether a child of an unsampled span is unsampled too (the sampler follows the
+    /// parent, or samples nothing), so instrumentation may skip the SDK entirely.
     pub(crate) parent_based: bool,
     /// Whether the sampler drops every root span (`always_off`, `parentbased_always_off`,
     /// tail sampling off): then instrumentation may skip the SDK for a call with no

@@ -53,14 +53,15 @@ fn limited<P: SpanProcessor + 'static>(processor: P, limits: &SpanLimits) -> Box
     }
 }
 
-/// Whether a parent-based sampler is configured (then a child of an unsampled span is
-/// unsampled too, which the hot paths use to skip the SDK) and tail sampling, which
-/// records such children, is off.
+/// Whether a child of an unsampled span is unsampled too, which the hot paths use to
+/// skip the SDK: a parent-based sampler, or `always_off`, which samples nothing; and
+/// tail sampling, which records such children, is off.
 pub(super) fn is_parent_based(config: &crate::config::Config) -> bool {
     !config.tail_sampling.enabled
         && matches!(
             config.sampler,
-            SamplerConfig::ParentBasedAlwaysOn
+            SamplerConfig::AlwaysOff
+                | SamplerConfig::ParentBasedAlwaysOn
                 | SamplerConfig::ParentBasedAlwaysOff
                 | SamplerConfig::ParentBasedTraceIdRatio(_)
         )

@@ -222,10 +222,7 @@ impl ClientCall {
             Trailers::Seen => Protocol::of(parts, http),
             Trailers::Unseen => Protocol::Http(http()),
         };
-        let authority = endpoint::authority(parts);
-        let server = authority
-            .as_deref()
-            .and_then(|a| ServerAddress::of(a, endpoint::scheme(parts)));
+        let server = config.hosts.server_address(parts);
         let mut call = Self {
             config,
             span,
@@ -236,13 +233,13 @@ impl ClientCall {
             error_type: None,
         };
         if let Some(tracer) = call.config.shared.tracer() {
-            let cx = call.start_span(tracer, parts, authority.as_deref());
+            let cx = call.start_span(tracer, parts);
             call.span.started(cx);
         }
         call
     }
 
-    fn start_span(&self, tracer: &LayerTracer, parts: &Parts, authority: Option<&Authority>) -> Context {
+    fn start_span(&self, tracer: &LayerTracer, parts: &Parts) -> Context {
         let parent = Context::current();
         // Counted here, where each attempt passes exactly once, sampled or not.
         let resend_count = parts
@@ -259,7 +256,8 @@ impl ClientCall {
         let mut attributes = Vec::with_capacity(10);
         let name = match &self.protocol {
             Protocol::Http(http) => {
-                http.span_name_and_attributes(&self.config, parts, authority, &mut attributes)
+                let authority = endpoint::authority(parts);
+                http.span_name_and_attributes(&self.config, parts, authority.as_deref(), &mut attributes)
             }
             Protocol::Grpc(rpc) => {
                 attributes.push(KeyValue::new(RPC_SYSTEM_NAME, RPC_SYSTEM_GRPC));
