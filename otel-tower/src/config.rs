@@ -10,9 +10,8 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
 use opentelemetry::Context;
 
-use otel_core::head_sampling::{self, Head};
-
 use otel_core::cardinality::{CardinalityLimit, DEFAULT_CARDINALITY_LIMIT};
+use otel_core::head_sampling::{self, Head};
 
 use crate::headers::{Direction, HeaderCapture};
 use crate::instruments::{meter_from, scope, tracer_from, Instruments};
