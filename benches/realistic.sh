@@ -53,6 +53,8 @@ busy=$(pgrep -c -x rustc || true)
 # run INDEX MODE: one server + one wrk run; appends a result line to $work/results.
 run() {
     local index=$1 mode=$2 log=$work/server.$1 out=$work/wrk.$1
+    # Created here: the server's redirection may open it after the first `sed` below.
+    : >"$log"
     # shellcheck disable=SC2046
     env $(mode_env "$mode") taskset -c "$SERVER_CPU" "$REALISTIC" serve 0 $((DURATION + 3)) 2>"$log" &
     local pid=$! port=""

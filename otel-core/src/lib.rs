@@ -45,6 +45,8 @@ mod state;
 pub mod __private;
 #[doc(hidden)]
 pub mod bound_series;
+#[doc(hidden)]
+pub mod head_sampling;
 
 // The pipeline (feature `pipeline`): configuration, `init()`, exporters and everything
 // that turns recorded telemetry into output. It builds on the core, never the reverse.

@@ -40,13 +40,16 @@ pub(crate) struct Installed {
         allow(dead_code)
     )]
     pub(crate) logger_provider: SdkLoggerProvider,
-    /// Whether the sampler follows the parent: then a child of an unsampled span is
-    /// unsampled too, and instrumentation may skip the SDK entirely.
+    /// Whether a child of an unsampled span is unsampled too (the sampler follows the
+    /// parent, or samples nothing), so instrumentation may skip the SDK entirely.
     pub(crate) parent_based: bool,
     /// Whether the sampler drops every root span (`always_off`, `parentbased_always_off`,
     /// tail sampling off): then instrumentation may skip the SDK for a call with no
     /// parent span, since nothing of it would be recorded.
     pub(crate) drops_roots: bool,
+    /// The sampler, when its decision can be taken before a span is described
+    /// ([`crate::head_sampling`]).
+    pub(crate) head: crate::head_sampling::HeadSampler,
     /// Changes on every install, so callers that cache per-callsite instruments can
     /// tell that a new provider replaced the one they cached from.
     pub(crate) generation: u64,

@@ -43,6 +43,12 @@ impl<const N: usize> AttrBuf<N> {
     }
 }
 
+impl<const N: usize> AsRef<[KeyValue]> for AttrBuf<N> {
+    fn as_ref(&self) -> &[KeyValue] {
+        self.as_slice()
+    }
+}
+
 /// `network.protocol.version` for an HTTP version.
 #[inline]
 pub(crate) fn protocol_version(version: Version) -> Option<&'static str> {

@@ -5,14 +5,16 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use http::request::Parts;
-use opentelemetry::global::{BoxedTracer, GlobalTracerProvider};
+use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::metrics::MeterProvider;
-use opentelemetry::trace::{Tracer, TracerProvider};
+use opentelemetry::trace::{SpanKind, Tracer, TracerProvider};
+use opentelemetry::Context;
 
 use otel_core::cardinality::{CardinalityLimit, DEFAULT_CARDINALITY_LIMIT};
+use otel_core::head_sampling::{self, Head};
 
 use crate::headers::{Direction, HeaderCapture};
-use crate::instruments::{meter_from, tracer_from, Instruments};
+use crate::instruments::{meter_from, scope, tracer_from, Instruments};
 use crate::method::KnownMethods;
 use crate::url::SensitiveQuery;
 
@@ -26,7 +28,7 @@ pub(crate) struct SharedConfig<I> {
     /// layer is built, so a layer built before `otel_core::init()` (or before a test
     /// installs its providers) still records into them. Set up front when the user
     /// passes a provider.
-    tracer: Option<Arc<OnceLock<BoxedTracer>>>,
+    tracer: Option<Arc<OnceLock<LayerTracer>>>,
     instruments: Option<Arc<OnceLock<I>>>,
     pub(crate) known_methods: KnownMethods,
     /// Set by [`known_methods`](Self::known_methods), which then wins over the
@@ -64,7 +66,7 @@ impl<I: Instruments> SharedConfig<I> {
 
     /// The tracer, or `None` when traces are off for this layer.
     #[inline]
-    pub(crate) fn tracer(&self) -> Option<&BoxedTracer> {
+    pub(crate) fn tracer(&self) -> Option<&LayerTracer> {
         self.tracer.as_ref().map(|cell| cell.get_or_init(global_tracer))
     }
 
@@ -119,7 +121,12 @@ impl<I: Instruments> SharedConfig<I> {
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        self.tracer = Some(Arc::new(OnceLock::from(tracer_from(Some(provider)))));
+        // A provider of the user's: its sampler is unknown, the SDK decides.
+        let tracer = LayerTracer {
+            tracer: tracer_from(Some(provider)),
+            head: None,
+        };
+        self.tracer = Some(Arc::new(OnceLock::from(tracer)));
     }
 
     pub(crate) fn meter_provider<P: MeterProvider>(&mut self, provider: &P) {
@@ -175,6 +182,29 @@ impl<I: Instruments> SharedConfig<I> {
     }
 }
 
-fn global_tracer() -> BoxedTracer {
-    tracer_from::<GlobalTracerProvider>(None)
+/// A layer's tracer, and whether its spans may be sampled before they are described.
+pub(crate) struct LayerTracer {
+    pub(crate) tracer: BoxedTracer,
+    /// Set when the tracer comes from the provider `otel_core::init()` installed, whose
+    /// sampler is known ([`otel_core::head_sampling`]).
+    head: Option<u64>,
+}
+
+impl LayerTracer {
+    /// The head sampler's decision for a span of `kind` under `parent`: dropped (with
+    /// the non-recording context to propagate) before any attribute is built, or to be
+    /// started with the tracer.
+    #[inline]
+    pub(crate) fn head(&self, parent: &Context, kind: &SpanKind) -> Head {
+        head_sampling::decide(self.head, parent, kind)
+    }
+}
+
+fn global_tracer() -> LayerTracer {
+    // One handle for both, so the generation belongs to the provider of the tracer.
+    let provider = global::tracer_provider();
+    LayerTracer {
+        head: head_sampling::generation_of(&provider),
+        tracer: provider.tracer_with_scope(scope()),
+    }
 }

@@ -75,6 +75,16 @@ impl ServerAddress {
         Self::of(&authority, scheme(parts))
     }
 
+    /// The host, as the key of a metric series.
+    pub(crate) fn host(&self) -> &Value {
+        &self.address
+    }
+
+    /// The port, as the key of a metric series.
+    pub(crate) fn port_number(&self) -> Option<i64> {
+        self.port
+    }
+
     pub(crate) fn address(&self) -> KeyValue {
         KeyValue::new(SERVER_ADDRESS, self.address.clone())
     }
@@ -84,29 +94,41 @@ impl ServerAddress {
     }
 }
 
-/// The server address of the last `Host` header a server saw. Parsing it as an
-/// authority costs about 1,500 instructions, and a server's requests nearly always name
-/// the same host, so it is parsed again only when the header changes. One entry, so a
-/// client sending many hosts costs a parse each (as without the cache), never memory.
+/// The server address of the last authority a layer saw: a server's `Host` header, a
+/// client's (or an HTTP/2 server's) URI authority with its scheme. Parsing an authority
+/// and copying its host cost about 1,500 instructions, and a layer's requests nearly
+/// always name the same host, so it is parsed again only when the authority changes.
+/// One entry, so requests to or from many hosts cost a parse each (as without the
+/// cache), never memory.
 #[derive(Default)]
 pub(crate) struct HostCache(RwLock<Option<LastHost>>);
 
-/// A `Host` header's bytes and the address they gave.
+/// The bytes the last address came from ([`HostCache::key`]) and the address they gave.
 type LastHost = (Box<[u8]>, Option<ServerAddress>);
 
+/// Tells a `Host` header's key from a URI's, so no header can pass for a URI.
+const FROM_HOST: u8 = 0;
+const FROM_URI: u8 = 1;
+
 impl HostCache {
-    /// [`ServerAddress::of_request`], from the cache when the request's `Host` is the
-    /// last one seen.
+    /// [`ServerAddress::of_request`], from the cache when the request's authority is
+    /// the last one seen.
     pub(crate) fn server_address(&self, parts: &Parts) -> Option<ServerAddress> {
-        // A URI with an authority (HTTP/2, absolute form) needs no header parsing; one
-        // without has no scheme either, so the host alone decides the result.
-        if parts.uri.authority().is_some() {
-            return ServerAddress::of_request(parts);
-        }
-        let host = parts.headers.get(HOST)?.as_bytes();
+        // A URI with an authority (a client's, HTTP/2, absolute form) has the scheme
+        // that picks the default port; one without has no scheme either, so the `Host`
+        // header alone decides the result.
+        let key: [&[u8]; 4] = match parts.uri.authority() {
+            Some(authority) => [
+                &[FROM_URI],
+                scheme(parts).as_bytes(),
+                b"\0",
+                authority.as_str().as_bytes(),
+            ],
+            None => [&[FROM_HOST], parts.headers.get(HOST)?.as_bytes(), b"", b""],
+        };
         if let Ok(last) = self.0.try_read() {
             if let Some((seen, address)) = &*last {
-                if **seen == *host {
+                if Self::is(seen, &key) {
                     return address.clone();
                 }
             }
@@ -114,9 +136,21 @@ impl HostCache {
         let address = ServerAddress::of_request(parts);
         // Another request updating it at the same time may win: either entry is right.
         if let Ok(mut last) = self.0.try_write() {
-            *last = Some((host.into(), address.clone()));
+            *last = Some((key.concat().into(), address.clone()));
         }
         address
+    }
+
+    /// Whether `seen` is the concatenation of `key`.
+    fn is(seen: &[u8], key: &[&[u8]]) -> bool {
+        let mut rest = seen;
+        for part in key {
+            match rest.strip_prefix(*part) {
+                Some(after) => rest = after,
+                None => return false,
+            }
+        }
+        rest.is_empty()
     }
 }
 
@@ -195,6 +229,12 @@ mod tests {
                 Some(("api.local".into(), Some(443)))
             );
             assert_eq!(of("[::1]", "/"), Some(("::1".into(), Some(80))));
+            // The same authority under another scheme has another default port.
+            assert_eq!(of("", "http://api.local/a"), Some(("api.local".into(), Some(80))));
+            assert_eq!(
+                of("", "https://api.local/a"),
+                Some(("api.local".into(), Some(443)))
+            );
         }
     }
 

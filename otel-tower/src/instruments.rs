@@ -14,7 +14,7 @@ use opentelemetry_semantic_conventions::metric::{
 };
 use opentelemetry_semantic_conventions::SCHEMA_URL;
 
-use crate::series::{self, ServerSeries};
+use crate::series::{self, BoundSeries, ClientKey, ServerSeries};
 
 /// The instrumentation scope name of everything the layers record.
 pub const SCOPE_NAME: &str = "otel-tower";
@@ -145,6 +145,19 @@ pub(crate) struct ClientInstruments {
     pub(crate) request_body_size: Histogram<u64>,
     pub(crate) response_body_size: Histogram<u64>,
     pub(crate) rpc_duration: Histogram<f64>,
+    /// The HTTP series bound so far, created with these instruments.
+    pub(crate) series: Arc<BoundSeries<ClientKey>>,
+}
+
+impl ClientInstruments {
+    /// The instruments the HTTP series bind.
+    pub(crate) fn bound(&self) -> series::Instruments<'_> {
+        series::Instruments {
+            duration: &self.duration,
+            request_body_size: &self.request_body_size,
+            response_body_size: &self.response_body_size,
+        }
+    }
 }
 
 impl Instruments for ClientInstruments {
@@ -170,6 +183,7 @@ impl Instruments for ClientInstruments {
                 RPC_CLIENT_CALL_DURATION,
                 "Measures the duration of outbound remote procedure calls.",
             ),
+            series: Arc::default(),
         }
     }
 }

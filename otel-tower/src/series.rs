@@ -1,18 +1,21 @@
-//! The HTTP server's metric series, bound once per attribute set: a request records its
-//! duration into the series of its (method, scheme, status, route, protocol version)
-//! instead of handing the SDK five attributes to sort, de-duplicate and hash again.
+//! The HTTP layers' metric series, bound once per attribute set: a request records its
+//! duration into the series of its attributes instead of handing the SDK five to seven
+//! attributes to sort, de-duplicate and hash again. The server keys its series by
+//! (method, scheme, status, route, protocol version), the client by (method, server
+//! address and port, status, protocol version, URL template).
 //!
 //! An unbound `http.server.request.duration` measurement costs about 2,400 instructions,
 //! most of them spent on the attribute set; finding the bound series here is one read
-//! lock and a hash of a pointer and three small integers and strings. The route is the
+//! lock and a hash of a few small integers and strings. The server's route is the
 //! string shared by the layer's cardinality limit
 //! ([`CardinalityLimit::intern`](otel_core::cardinality::CardinalityLimit::intern)), so
 //! it is compared by pointer, never by text.
 //!
 //! The cache is bounded ([`MAX_SERIES`]): past it (a service with thousands of routes
-//! times statuses) measurements are recorded unbound, as before. Requests that end with
-//! an `error.type` (5xx, failures, cancellations) are recorded unbound too: they are the
-//! rare case, and their attribute set varies.
+//! times statuses, a client calling thousands of hosts) measurements are recorded
+//! unbound, as before. Requests that end with an `error.type` (5xx, failures,
+//! cancellations; 4xx too on the client) are recorded unbound too: they are the rare
+//! case, and their attribute set varies.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -57,9 +60,11 @@ impl Hash for SeriesKey {
     }
 }
 
-/// A multiplicative hash for [`SeriesKey`]'s pointer and status: the key is not chosen
-/// by clients (routes are interned templates, statuses are the server's), so no keyed
-/// hash is needed, and SipHash would cost more than the bound record it looks up.
+/// A multiplicative hash for the series keys: a route pointer and status on the server,
+/// a host, port and status on the client. Remote peers choose none of them (routes are
+/// interned templates, statuses the server's, hosts those the application calls), and a
+/// map is bounded by [`MAX_SERIES`] anyway, so no keyed hash is needed; SipHash would
+/// cost more than the bound record it looks up.
 #[derive(Default)]
 pub(crate) struct PointerHasher(u64);
 
@@ -69,9 +74,16 @@ impl Hasher for PointerHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
         }
+        let mut tail = [0; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        // The length keeps "a" and "a\0" apart.
+        self.write_u64(u64::from_le_bytes(tail) ^ ((bytes.len() as u64) << 56));
     }
 
     fn write_u16(&mut self, n: u16) {
@@ -87,6 +99,30 @@ impl Hasher for PointerHasher {
     }
 }
 
+/// The key of a client request's duration series: its attributes but `error.type`.
+#[derive(Clone, PartialEq)]
+pub(crate) struct ClientKey {
+    pub(crate) method: Value,
+    pub(crate) address: Option<Value>,
+    pub(crate) port: Option<i64>,
+    pub(crate) status: u16,
+    pub(crate) version: &'static str,
+    pub(crate) template: Option<Value>,
+}
+
+impl Eq for ClientKey {}
+
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // The host, port and status tell series apart; the rest is told apart by `eq`.
+        if let Some(address) = &self.address {
+            state.write(address.as_str().as_bytes());
+        }
+        state.write_u64(self.port.unwrap_or(-1) as u64);
+        state.write_u16(self.status);
+    }
+}
+
 /// One attribute set's bound instruments.
 struct Series {
     duration: SeriesHistogram<f64>,
@@ -97,35 +133,41 @@ struct Series {
 /// What a request records at its end, into its series.
 pub(crate) struct Measurement {
     pub(crate) seconds: f64,
-    /// Set when body sizes are recorded: (request `Content-Length`, response bytes).
-    pub(crate) body_sizes: Option<(Option<u64>, u64)>,
+    /// Set when body sizes are recorded: (request, response) bytes, each when known.
+    pub(crate) body_sizes: Option<(Option<u64>, Option<u64>)>,
 }
 
-/// The instruments a [`ServerSeries`] binds.
+/// The instruments a [`BoundSeries`] binds.
 pub(crate) struct Instruments<'a> {
     pub(crate) duration: &'a Histogram<f64>,
     pub(crate) request_body_size: &'a Histogram<u64>,
     pub(crate) response_body_size: &'a Histogram<u64>,
 }
 
-/// A layer's bound server series, created at the first request of each attribute set.
-#[derive(Default)]
-pub(crate) struct ServerSeries {
-    series: RwLock<HashMap<SeriesKey, Series, BuildHasherDefault<PointerHasher>>>,
-    /// `http.server.active_requests` by (method, scheme): a handful of entries.
-    active: RwLock<Vec<(Value, Value, SeriesUpDownCounter<i64>)>>,
+/// A layer's bound duration (and body size) series by key `K`, created at the first
+/// request of each attribute set.
+pub(crate) struct BoundSeries<K> {
+    series: RwLock<HashMap<K, Series, BuildHasherDefault<PointerHasher>>>,
 }
 
-impl ServerSeries {
+impl<K> Default for BoundSeries<K> {
+    fn default() -> Self {
+        Self {
+            series: RwLock::default(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> BoundSeries<K> {
     /// Records `measurement` into `key`'s series, binding it first if needed with the
     /// attributes `attributes` builds. `false` when the cache is full: the caller
     /// records unbound.
-    pub(crate) fn record(
+    pub(crate) fn record<A: AsRef<[KeyValue]>>(
         &self,
         instruments: Instruments<'_>,
-        key: &SeriesKey,
+        key: &K,
         measurement: &Measurement,
-        attributes: impl FnOnce() -> [KeyValue; 5],
+        attributes: impl FnOnce() -> A,
     ) -> bool {
         {
             let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
@@ -143,16 +185,27 @@ impl ServerSeries {
         }
         let s = series.entry(key.clone()).or_insert_with(|| {
             let attributes = attributes();
+            let attributes = attributes.as_ref();
             Series {
-                duration: SeriesHistogram::new(instruments.duration, &attributes),
-                request_body_size: SeriesHistogram::new(instruments.request_body_size, &attributes),
-                response_body_size: SeriesHistogram::new(instruments.response_body_size, &attributes),
+                duration: SeriesHistogram::new(instruments.duration, attributes),
+                request_body_size: SeriesHistogram::new(instruments.request_body_size, attributes),
+                response_body_size: SeriesHistogram::new(instruments.response_body_size, attributes),
             }
         });
         s.record(measurement);
         true
     }
+}
 
+/// A server layer's bound series: durations and body sizes, and the active requests.
+#[derive(Default)]
+pub(crate) struct ServerSeries {
+    pub(crate) requests: BoundSeries<SeriesKey>,
+    /// `http.server.active_requests` by (method, scheme): a handful of entries.
+    active: RwLock<Vec<(Value, Value, SeriesUpDownCounter<i64>)>>,
+}
+
+impl ServerSeries {
     /// Adds `delta` to the active requests of (`method`, `scheme`).
     pub(crate) fn add_active(&self, counter: &UpDownCounter<i64>, attributes: &[KeyValue; 2], delta: i64) {
         let [method, scheme] = attributes;
@@ -192,7 +245,9 @@ impl Series {
             if let Some(request) = request {
                 self.request_body_size.record(request);
             }
-            self.response_body_size.record(response);
+            if let Some(response) = response {
+                self.response_body_size.record(response);
+            }
         }
     }
 }

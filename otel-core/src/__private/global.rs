@@ -25,7 +25,7 @@ use opentelemetry::InstrumentationScope;
 
 /// The identity of a global tracer provider: the two words of its `Arc<dyn …>` handle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ProviderKey([usize; 2]);
+pub(crate) struct ProviderKey([usize; 2]);
 
 // `GlobalTracerProvider` is a wrapper around one `Arc<dyn ObjectSafeTracerProvider>`, a
 // pointer to the shared allocation and a vtable pointer, with no padding. A future
@@ -35,7 +35,7 @@ const _: () = assert!(std::mem::size_of::<GlobalTracerProvider>() == std::mem::s
 
 impl ProviderKey {
     #[inline]
-    fn of(provider: &GlobalTracerProvider) -> Self {
+    pub(crate) fn of(provider: &GlobalTracerProvider) -> Self {
         // SAFETY: the assertion above makes the two types the same size, and every byte
         // of `GlobalTracerProvider` is a byte of its two pointers (no padding), so the
         // copy reads only initialised pointer bytes; the handle is only compared, never

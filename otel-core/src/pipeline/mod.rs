@@ -86,9 +86,11 @@ pub(crate) fn install(
         logger_provider: logger.clone(),
         parent_based: traces::is_parent_based(&config),
         drops_roots: traces::drops_roots(&config),
+        head: traces::head(&config),
         generation,
     });
     global::set_tracer_provider(tracer.clone());
+    crate::head_sampling::set_global(generation);
     global::set_meter_provider(meter.provider.clone());
 
     let mut warnings = warnings;

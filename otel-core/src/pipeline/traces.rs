@@ -8,6 +8,7 @@ use super::{Shared, CONSOLE_DELAY};
 use crate::config::{ExporterKind, SamplerConfig, SpanLimits};
 use crate::export::batch::BatchProcessor;
 use crate::export::console::ConsoleSpanExporter;
+use crate::head_sampling::{HeadSampler, PinnedIds};
 use crate::runtime::Executor;
 use crate::{Error, ErrorKind};
 
@@ -30,6 +31,7 @@ pub(super) fn provider(
     // them.
     let builder = SdkTracerProvider::builder()
         .with_resource(shared.resource.clone())
+        .with_id_generator(PinnedIds::default())
         .with_max_attributes_per_span(limits.attribute_count)
         .with_max_events_per_span(limits.event_count)
         .with_max_links_per_span(limits.link_count)
@@ -51,14 +53,15 @@ fn limited<P: SpanProcessor + 'static>(processor: P, limits: &SpanLimits) -> Box
     }
 }
 
-/// Whether a parent-based sampler is configured (then a child of an unsampled span is
-/// unsampled too, which the hot paths use to skip the SDK) and tail sampling, which
-/// records such children, is off.
+/// Whether a child of an unsampled span is unsampled too, which the hot paths use to
+/// skip the SDK: a parent-based sampler, or `always_off`, which samples nothing; and
+/// tail sampling, which records such children, is off.
 pub(super) fn is_parent_based(config: &crate::config::Config) -> bool {
     !config.tail_sampling.enabled
         && matches!(
             config.sampler,
-            SamplerConfig::ParentBasedAlwaysOn
+            SamplerConfig::AlwaysOff
+                | SamplerConfig::ParentBasedAlwaysOn
                 | SamplerConfig::ParentBasedAlwaysOff
                 | SamplerConfig::ParentBasedTraceIdRatio(_)
         )
@@ -72,6 +75,16 @@ pub(super) fn drops_roots(config: &crate::config::Config) -> bool {
             config.sampler,
             SamplerConfig::AlwaysOff | SamplerConfig::ParentBasedAlwaysOff
         )
+}
+
+/// The sampler as instrumentation may apply it before describing a span: known unless
+/// tail sampling, which records the spans it drops, is on.
+pub(super) fn head(config: &crate::config::Config) -> HeadSampler {
+    if config.tail_sampling.enabled {
+        HeadSampler::unknown()
+    } else {
+        HeadSampler::known(sampler(&config.sampler))
+    }
 }
 
 fn sampler(config: &SamplerConfig) -> Sampler {

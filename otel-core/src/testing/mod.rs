@@ -71,6 +71,7 @@ pub(crate) fn harness() -> &'static Harness {
         let logs = LogRecorder::default();
         let reader = Arc::new(ManualReader::builder().build());
         let tracer_provider = SdkTracerProvider::builder()
+            .with_id_generator(crate::head_sampling::PinnedIds::default())
             .with_span_processor(crate::context_attributes::ContextAttributesProcessor)
             .with_span_processor(spans.processor())
             .build();
@@ -90,6 +91,10 @@ pub(crate) fn harness() -> &'static Harness {
             logger_provider,
             parent_based: true,
             drops_roots: false,
+            // The SDK's default sampler.
+            head: crate::head_sampling::HeadSampler::known(opentelemetry_sdk::trace::Sampler::ParentBased(
+                Box::new(opentelemetry_sdk::trace::Sampler::AlwaysOn),
+            )),
             generation: state::next_generation(),
         });
         let harness = Harness {
@@ -106,6 +111,7 @@ pub(crate) fn harness() -> &'static Harness {
 fn reinstall(harness: &Harness) {
     state::reinstall(harness.installed);
     global::set_tracer_provider(harness.installed.tracer_provider.clone());
+    crate::head_sampling::set_global(harness.installed.generation);
     global::set_meter_provider(harness.installed.meter_provider.clone());
     global::set_text_map_propagator(crate::propagation::Propagator::default());
 }

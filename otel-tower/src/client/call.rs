@@ -7,8 +7,7 @@ use http::header::HeaderMap;
 use http::request::Parts;
 use http::uri::Authority;
 use http::{Response, StatusCode, Version};
-use opentelemetry::global::BoxedTracer;
-use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     ERROR_TYPE, HTTP_REQUEST_RESEND_COUNT, HTTP_RESPONSE_STATUS_CODE, NETWORK_PROTOCOL_VERSION,
@@ -19,11 +18,15 @@ use super::layer::ClientConfig;
 use super::{ResendCounter, UrlTemplate};
 use crate::attrs::{cow_value, protocol_version, status_error_type, AttrBuf};
 use crate::call::{content_length, Call, CallSpan};
+use crate::config::LayerTracer;
 use crate::endpoint::{self, ServerAddress};
 use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
+use crate::instruments::ClientInstruments;
 use crate::method::MethodAttrs;
 use crate::protocol::Protocol;
+use crate::series::{ClientKey, Measurement};
 use crate::url::full_url;
+use otel_core::head_sampling::Head;
 use otel_core::propagation::inject_context;
 
 /// Whether the client sees a response's trailers, where a gRPC call's status is. The
@@ -62,6 +65,65 @@ impl ClientHttp {
         }
     }
 
+    /// Records the duration (and body sizes) of a request that ended as `ended` says:
+    /// into its bound series in the usual case, else with the attributes it has.
+    fn record(&self, instruments: &ClientInstruments, server: Option<&ServerAddress>, ended: Ended<'_>) {
+        let measurement = Measurement {
+            seconds: ended.seconds,
+            body_sizes: ended
+                .body_sizes
+                .then_some((self.request_body_size, self.response_body_size)),
+        };
+        let attributes = || {
+            let mut attrs: AttrBuf<7> = AttrBuf::new();
+            attrs.push(self.method.key_value());
+            attrs.push_opt(server.map(ServerAddress::address));
+            attrs.push_opt(server.and_then(ServerAddress::port));
+            attrs.push_opt(
+                ended
+                    .status
+                    .map(|s| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(s))),
+            );
+            attrs.push_opt(ended.version.map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v)));
+            attrs.push_opt(self.template.clone().map(|t| KeyValue::new(URL_TEMPLATE, t)));
+            attrs.push_opt(
+                ended
+                    .error_type
+                    .cloned()
+                    .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
+            );
+            attrs
+        };
+        // The usual shape: a status, a version, no error.
+        if let (Some(status), Some(version), None) = (ended.status, ended.version, ended.error_type) {
+            let key = ClientKey {
+                method: self.method.value.clone(),
+                address: server.map(|s| s.host().clone()),
+                port: server.and_then(ServerAddress::port_number),
+                status,
+                version,
+                template: self.template.clone(),
+            };
+            if instruments
+                .series
+                .record(instruments.bound(), &key, &measurement, attributes)
+            {
+                return;
+            }
+        }
+        let attrs = attributes();
+        let attrs = attrs.as_slice();
+        instruments.duration.record(measurement.seconds, attrs);
+        if let Some((request, response)) = measurement.body_sizes {
+            if let Some(size) = request {
+                instruments.request_body_size.record(size, attrs);
+            }
+            if let Some(size) = response {
+                instruments.response_body_size.record(size, attrs);
+            }
+        }
+    }
+
     /// Appends the HTTP attributes of the span's start and returns its name.
     fn span_name_and_attributes(
         &self,
@@ -97,6 +159,15 @@ impl ClientHttp {
             },
         }
     }
+}
+
+/// How a request ended, as its metrics record it.
+struct Ended<'a> {
+    status: Option<u16>,
+    version: Option<&'static str>,
+    error_type: Option<&'a Cow<'static, str>>,
+    body_sizes: bool,
+    seconds: f64,
 }
 
 /// The live telemetry of one outgoing request, ended as cancelled when its
@@ -151,10 +222,7 @@ impl ClientCall {
             Trailers::Seen => Protocol::of(parts, http),
             Trailers::Unseen => Protocol::Http(http()),
         };
-        let authority = endpoint::authority(parts);
-        let server = authority
-            .as_deref()
-            .and_then(|a| ServerAddress::of(a, endpoint::scheme(parts)));
+        let server = config.hosts.server_address(parts);
         let mut call = Self {
             config,
             span,
@@ -165,18 +233,31 @@ impl ClientCall {
             error_type: None,
         };
         if let Some(tracer) = call.config.shared.tracer() {
-            let cx = call.start_span(tracer, parts, authority.as_deref());
+            let cx = call.start_span(tracer, parts);
             call.span.started(cx);
         }
         call
     }
 
-    fn start_span(&self, tracer: &BoxedTracer, parts: &Parts, authority: Option<&Authority>) -> Context {
+    fn start_span(&self, tracer: &LayerTracer, parts: &Parts) -> Context {
         let parent = Context::current();
+        // Counted here, where each attempt passes exactly once, sampled or not.
+        let resend_count = parts
+            .extensions
+            .get::<ResendCounter>()
+            .map(ResendCounter::next_send)
+            .filter(|previous| *previous > 0);
+        // Decided before the span is described: an unsampled request builds no
+        // attribute, no name and no builder.
+        let start = match tracer.head(&parent, &SpanKind::Client) {
+            Head::Drop(cx) => return cx,
+            Head::Start(start) => start,
+        };
         let mut attributes = Vec::with_capacity(10);
         let name = match &self.protocol {
             Protocol::Http(http) => {
-                http.span_name_and_attributes(&self.config, parts, authority, &mut attributes)
+                let authority = endpoint::authority(parts);
+                http.span_name_and_attributes(&self.config, parts, authority.as_deref(), &mut attributes)
             }
             Protocol::Grpc(rpc) => {
                 attributes.push(KeyValue::new(RPC_SYSTEM_NAME, RPC_SYSTEM_GRPC));
@@ -188,12 +269,8 @@ impl ClientCall {
             attributes.push(server.address());
             attributes.extend(server.port());
         }
-        if let Some(counter) = parts.extensions.get::<ResendCounter>() {
-            // Counted here, where each attempt passes exactly once.
-            let previous = counter.next_send();
-            if previous > 0 {
-                attributes.push(KeyValue::new(HTTP_REQUEST_RESEND_COUNT, i64::from(previous)));
-            }
+        if let Some(previous) = resend_count {
+            attributes.push(KeyValue::new(HTTP_REQUEST_RESEND_COUNT, i64::from(previous)));
         }
         self.config
             .shared
@@ -202,7 +279,7 @@ impl ClientCall {
         let builder = SpanBuilder::from_name(name)
             .with_kind(SpanKind::Client)
             .with_attributes(attributes);
-        let span = tracer.build_with_context(builder, &parent);
+        let span = start.build_with_context(&tracer.tracer, builder, &parent);
         parent.with_span(span)
     }
 
@@ -313,36 +390,20 @@ impl Call for ClientCall {
         let Some(elapsed) = self.span.finish() else {
             return;
         };
-        let server_address = self.server.as_ref().map(ServerAddress::address);
-        let server_port = self.server.as_ref().and_then(ServerAddress::port);
         match &mut self.protocol {
             Protocol::Http(http) => {
                 if let Some(instruments) = self.config.shared.instruments() {
-                    let mut attrs: AttrBuf<7> = AttrBuf::new();
-                    attrs.push(http.method.key_value());
-                    attrs.push_opt(server_address);
-                    attrs.push_opt(server_port);
-                    attrs.push_opt(
-                        self.status
-                            .map(|s| KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(s))),
+                    http.record(
+                        instruments,
+                        self.server.as_ref(),
+                        Ended {
+                            status: self.status,
+                            version: self.version,
+                            error_type: self.error_type.as_ref(),
+                            body_sizes: self.config.shared.body_sizes,
+                            seconds: elapsed,
+                        },
                     );
-                    attrs.push_opt(self.version.map(|v| KeyValue::new(NETWORK_PROTOCOL_VERSION, v)));
-                    attrs.push_opt(http.template.clone().map(|t| KeyValue::new(URL_TEMPLATE, t)));
-                    attrs.push_opt(
-                        self.error_type
-                            .clone()
-                            .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
-                    );
-                    let attrs = attrs.as_slice();
-                    instruments.duration.record(elapsed, attrs);
-                    if self.config.shared.body_sizes {
-                        if let Some(size) = http.request_body_size {
-                            instruments.request_body_size.record(size, attrs);
-                        }
-                        if let Some(size) = http.response_body_size {
-                            instruments.response_body_size.record(size, attrs);
-                        }
-                    }
                 }
                 self.span.end(|span| {
                     if let Some(error_type) = self.error_type.clone() {
@@ -361,8 +422,8 @@ impl Call for ClientCall {
                 };
                 if let Some(instruments) = self.config.shared.instruments() {
                     let mut attrs = grpc::duration_attributes(&rpc.method, code, error_type.as_ref());
-                    attrs.push_opt(server_address);
-                    attrs.push_opt(server_port);
+                    attrs.push_opt(self.server.as_ref().map(ServerAddress::address));
+                    attrs.push_opt(self.server.as_ref().and_then(ServerAddress::port));
                     instruments.rpc_duration.record(elapsed, attrs.as_slice());
                 }
                 self.span

@@ -9,6 +9,7 @@ use tower::Layer;
 
 use super::HttpClientService;
 use crate::config::SharedConfig;
+use crate::endpoint::HostCache;
 use crate::instruments::ClientInstruments;
 
 pub(crate) type SpanNameFn = Arc<dyn Fn(&Parts) -> Cow<'static, str> + Send + Sync>;
@@ -18,6 +19,8 @@ pub(crate) type SpanNameFn = Arc<dyn Fn(&Parts) -> Cow<'static, str> + Send + Sy
 pub(crate) struct ClientConfig {
     pub(crate) shared: SharedConfig<ClientInstruments>,
     pub(crate) span_name: Option<SpanNameFn>,
+    /// The last server address the layer's requests went to.
+    pub(crate) hosts: Arc<HostCache>,
 }
 
 /// A Tower [`Layer`] for HTTP clients: one CLIENT span per request attempt, the trace
@@ -96,6 +99,7 @@ impl HttpClientLayer {
             config: Arc::new(ClientConfig {
                 shared: SharedConfig::new("HttpClientLayer"),
                 span_name: None,
+                hosts: Arc::default(),
             }),
         }
     }

@@ -8,8 +8,7 @@ use http::header::{HeaderMap, USER_AGENT};
 use http::request::Parts;
 use http::Response;
 use opentelemetry::baggage::{Baggage, BaggageExt};
-use opentelemetry::global::BoxedTracer;
-use opentelemetry::trace::{Link, SpanBuilder, SpanKind, Status, TraceContextExt, Tracer};
+use opentelemetry::trace::{Link, SpanBuilder, SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE, HTTP_ROUTE, NETWORK_PEER_ADDRESS,
@@ -20,6 +19,7 @@ use opentelemetry_semantic_conventions::attribute::{
 use super::layer::ServerConfig;
 use crate::attrs::{cow_value, header_text, protocol_version, status_error_type, AttrBuf};
 use crate::call::{content_length, Call, CallSpan};
+use crate::config::LayerTracer;
 use crate::endpoint;
 use crate::grpc::{self, GrpcCode, RPC_SYSTEM_GRPC};
 use crate::instruments::ServerInstruments;
@@ -27,6 +27,7 @@ use crate::method::{MethodAttrs, OTHER};
 use crate::protocol::Protocol;
 use crate::series::{Measurement, SeriesKey};
 use crate::url::split_host_port;
+use otel_core::head_sampling::Head;
 use otel_core::propagation::{extract_with_context, outgoing_traceparent};
 
 /// The W3C Trace Context Level 2 response header.
@@ -81,7 +82,7 @@ impl ServerHttp {
             seconds: outcome.seconds,
             body_sizes: outcome
                 .body_sizes
-                .then_some((self.request_body_size, outcome.response_body_size)),
+                .then_some((self.request_body_size, Some(outcome.response_body_size))),
         };
         // The usual shape: a route under the limit, a status, no error.
         if let (Some(status), Some(route), Some(version), None) =
@@ -96,6 +97,7 @@ impl ServerHttp {
             };
             let bound = instruments
                 .series
+                .requests
                 .record(instruments.bound(), &key, &measurement, || {
                     [
                         self.method.key_value(),
@@ -131,7 +133,9 @@ impl ServerHttp {
             if let Some(size) = request {
                 instruments.request_body_size.record(size, attrs);
             }
-            instruments.response_body_size.record(response, attrs);
+            if let Some(size) = response {
+                instruments.response_body_size.record(size, attrs);
+            }
         }
     }
 
@@ -265,8 +269,14 @@ impl ServerCall {
         (root, links)
     }
 
-    fn start_span(&self, tracer: &BoxedTracer, parts: &Parts) -> Context {
+    fn start_span(&self, tracer: &LayerTracer, parts: &Parts) -> Context {
         let (parent, links) = self.parent(parts);
+        // Decided before the span is described: an unsampled request builds no
+        // attribute, no name and no builder.
+        let start = match tracer.head(&parent, &SpanKind::Server) {
+            Head::Drop(cx) => return cx,
+            Head::Start(start) => start,
+        };
         let mut attributes = Vec::with_capacity(14);
         let name = match &self.protocol {
             Protocol::Http(http) => http.span_name_and_attributes(&self.config, parts, &mut attributes),
@@ -303,7 +313,7 @@ impl ServerCall {
         if let Some(links) = links {
             builder = builder.with_links(links);
         }
-        let span = tracer.build_with_context(builder, &parent);
+        let span = start.build_with_context(&tracer.tracer, builder, &parent);
         parent.with_span(span)
     }
 }
