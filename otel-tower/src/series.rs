@@ -144,6 +144,22 @@ pub(crate) struct Instruments<'a> {
     pub(crate) response_body_size: &'a Histogram<u64>,
 }
 
+impl Instruments<'_> {
+    /// Records `measurement` with its attribute set hashed on every call: for shapes
+    /// the bound series do not cover (an error, no status) or past their cap.
+    pub(crate) fn record_unbound(&self, measurement: &Measurement, attributes: &[KeyValue]) {
+        self.duration.record(measurement.seconds, attributes);
+        if let Some((request, response)) = measurement.body_sizes {
+            if let Some(size) = request {
+                self.request_body_size.record(size, attributes);
+            }
+            if let Some(size) = response {
+                self.response_body_size.record(size, attributes);
+            }
+        }
+    }
+}
+
 /// A layer's bound duration (and body size) series by key `K`, created at the first
 /// request of each attribute set.
 pub(crate) struct BoundSeries<K> {

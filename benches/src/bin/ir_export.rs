@@ -52,11 +52,12 @@ struct Counting<E> {
     runtime: tokio::runtime::Handle,
 }
 
-impl<E: SpanExporter> SpanExporter for Counting<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let n = batch.len() as u64;
+impl<E> Counting<E> {
+    /// Runs one export of `n` items in the runtime's context, counting them if it
+    /// succeeds.
+    async fn count(&self, n: u64, export: impl std::future::Future<Output = OTelSdkResult>) -> OTelSdkResult {
         let result = InRuntime {
-            future: self.inner.export(batch),
+            future: export,
             runtime: &self.runtime,
         }
         .await;
@@ -64,6 +65,13 @@ impl<E: SpanExporter> SpanExporter for Counting<E> {
             self.exported.fetch_add(n, Ordering::Relaxed);
         }
         result
+    }
+}
+
+impl<E: SpanExporter> SpanExporter for Counting<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let n = batch.len() as u64;
+        self.count(n, self.inner.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
@@ -97,15 +105,7 @@ impl<F: std::future::Future> std::future::Future for InRuntime<'_, F> {
 impl<E: opentelemetry_sdk::logs::LogExporter> opentelemetry_sdk::logs::LogExporter for Counting<E> {
     async fn export(&self, batch: opentelemetry_sdk::logs::LogBatch<'_>) -> OTelSdkResult {
         let n = batch.iter().count() as u64;
-        let result = InRuntime {
-            future: self.inner.export(batch),
-            runtime: &self.runtime,
-        }
-        .await;
-        if result.is_ok() {
-            self.exported.fetch_add(n, Ordering::Relaxed);
-        }
-        result
+        self.count(n, self.inner.export(batch)).await
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {

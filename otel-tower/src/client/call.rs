@@ -111,17 +111,9 @@ impl ClientHttp {
                 return;
             }
         }
-        let attrs = attributes();
-        let attrs = attrs.as_slice();
-        instruments.duration.record(measurement.seconds, attrs);
-        if let Some((request, response)) = measurement.body_sizes {
-            if let Some(size) = request {
-                instruments.request_body_size.record(size, attrs);
-            }
-            if let Some(size) = response {
-                instruments.response_body_size.record(size, attrs);
-            }
-        }
+        instruments
+            .bound()
+            .record_unbound(&measurement, attributes().as_slice());
     }
 
     /// Appends the HTTP attributes of the span's start and returns its name.

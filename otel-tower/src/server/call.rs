@@ -127,16 +127,7 @@ impl ServerHttp {
                 .cloned()
                 .map(|e| KeyValue::new(ERROR_TYPE, cow_value(e))),
         );
-        let attrs = buf.as_slice();
-        instruments.duration.record(measurement.seconds, attrs);
-        if let Some((request, response)) = measurement.body_sizes {
-            if let Some(size) = request {
-                instruments.request_body_size.record(size, attrs);
-            }
-            if let Some(size) = response {
-                instruments.response_body_size.record(size, attrs);
-            }
-        }
+        instruments.bound().record_unbound(&measurement, buf.as_slice());
     }
 
     /// The attributes of `http.server.active_requests`.

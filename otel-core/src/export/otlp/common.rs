@@ -52,6 +52,27 @@ pub(crate) fn scope<'a>(
     attributes(buf, 3, scope_attributes);
 }
 
+/// The indices of `items` in groups of items that are `same`, the groups in order of
+/// first appearance (how requests list their scopes). A batch mostly comes from one or
+/// a few scopes, so the previous item's group is tried first.
+pub(crate) fn group_by<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut last = 0;
+    for (index, item) in items.iter().enumerate() {
+        let same = |group: &Vec<usize>| same(&items[group[0]], item);
+        if groups.get(last).is_some_and(same) {
+            groups[last].push(index);
+        } else if let Some(found) = groups.iter().position(same) {
+            groups[found].push(index);
+            last = found;
+        } else {
+            last = groups.len();
+            groups.push(vec![index]);
+        }
+    }
+    groups
+}
+
 /// Whether two scopes are equal. Every span holds its own copy of its tracer's scope,
 /// whose strings still point at the tracer's (static or shared) text: comparing where
 /// they point settles the usual case without comparing the text.

@@ -18,7 +18,7 @@ use super::wire::{bytes, fixed32, fixed64, message, uint};
 pub(crate) fn encode(batch: &LogBatch<'_>, resource: &EncodedResource, buf: &mut Vec<u8>) {
     let records: Vec<(&SdkLogRecord, &InstrumentationScope)> = batch.iter().collect();
     resource.write(buf, |buf| {
-        for group in group_by_scope(&records) {
+        for group in common::group_by(&records, |a, b| same_scope(*a, *b)) {
             let (first, scope) = records[group[0]];
             message(buf, 2, |buf| {
                 message(buf, 1, |buf| {
@@ -45,26 +45,6 @@ fn same_scope(a: (&SdkLogRecord, &InstrumentationScope), b: (&SdkLogRecord, &Ins
             || (a.1.version() == b.1.version()
                 && a.1.schema_url() == b.1.schema_url()
                 && a.1.attributes().eq(b.1.attributes())))
-}
-
-/// The indices of `records` by scope, scopes in order of first appearance; the previous
-/// record's scope is tried first.
-fn group_by_scope(records: &[(&SdkLogRecord, &InstrumentationScope)]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut last = 0;
-    for (index, &record) in records.iter().enumerate() {
-        let same = |group: &Vec<usize>| same_scope(records[group[0]], record);
-        if groups.get(last).is_some_and(same) {
-            groups[last].push(index);
-        } else if let Some(found) = groups.iter().position(same) {
-            groups[found].push(index);
-            last = found;
-        } else {
-            last = groups.len();
-            groups.push(vec![index]);
-        }
-    }
-    groups
 }
 
 fn record(buf: &mut Vec<u8>, record: &SdkLogRecord) {

@@ -23,7 +23,10 @@ const IS_REMOTE: u32 = 0x200;
 /// per instrumentation scope in the order the scopes first appear.
 pub(crate) fn encode(spans: &[SpanData], resource: &EncodedResource, buf: &mut Vec<u8>) {
     resource.write(buf, |buf| {
-        for group in group_by_scope(spans) {
+        let groups = common::group_by(spans, |a, b| {
+            common::same_scope(&a.instrumentation_scope, &b.instrumentation_scope)
+        });
+        for group in groups {
             let scope = &spans[group[0]].instrumentation_scope;
             message(buf, 2, |buf| {
                 message(buf, 1, |buf| {
@@ -36,27 +39,6 @@ pub(crate) fn encode(spans: &[SpanData], resource: &EncodedResource, buf: &mut V
             });
         }
     });
-}
-
-/// The indices of `spans` by scope, scopes in order of first appearance. A batch mostly
-/// comes from one or a few scopes, so the scope of the previous span is tried first.
-fn group_by_scope(spans: &[SpanData]) -> Vec<Vec<usize>> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut last = 0;
-    for (index, span) in spans.iter().enumerate() {
-        let scope = &span.instrumentation_scope;
-        let same = |group: &Vec<usize>| common::same_scope(&spans[group[0]].instrumentation_scope, scope);
-        if groups.get(last).is_some_and(same) {
-            groups[last].push(index);
-        } else if let Some(found) = groups.iter().position(same) {
-            groups[found].push(index);
-            last = found;
-        } else {
-            last = groups.len();
-            groups.push(vec![index]);
-        }
-    }
-    groups
 }
 
 fn span(buf: &mut Vec<u8>, span: &SpanData) {
