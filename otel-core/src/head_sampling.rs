@@ -15,7 +15,7 @@
 //! The decision is the SDK's own: [`ShouldSample::should_sample`] of the very sampler
 //! the provider was built with, asked with the same parent context and trace id the SDK
 //! would use. A root span's trace id is drawn here; when the span is sampled and built
-//! by the SDK after all, the provider's id generator ([`PinnedIds`]) hands the SDK that
+//! by the SDK after all, the provider's id generator (`PinnedIds`) hands the SDK that
 //! same id, so a ratio sampler keeps exactly the traces it would have kept.
 //!
 //! A sampler the user installed (their own global provider, or tail sampling, which
