@@ -245,6 +245,18 @@ impl Collector {
         self.wait_for(what, timeout, parse::logs, |l| done(l))
     }
 
+    /// Polls the collector's output until it contains `text` or `timeout` passes, for
+    /// what the parsers do not decode (rotel prints some data types without values).
+    ///
+    /// # Panics
+    ///
+    /// On timeout, with `text` and the collector's output in the message.
+    pub fn wait_for_text(&self, text: &str, timeout: Duration) {
+        self.wait_for(text, timeout, |output| vec![output.to_owned()], |outputs| {
+            outputs.iter().any(|output| output.contains(text))
+        });
+    }
+
     fn wait_for<T>(
         &self,
         what: &str,
