@@ -252,9 +252,12 @@ impl Collector {
     ///
     /// On timeout, with `text` and the collector's output in the message.
     pub fn wait_for_text(&self, text: &str, timeout: Duration) {
-        self.wait_for(text, timeout, |output| vec![output.to_owned()], |outputs| {
-            outputs.iter().any(|output| output.contains(text))
-        });
+        self.wait_for(
+            text,
+            timeout,
+            |output| vec![output.to_owned()],
+            |outputs| outputs.iter().any(|output| output.contains(text)),
+        );
     }
 
     fn wait_for<T>(
